@@ -1,0 +1,1 @@
+"""Pure domain: aggregates, decisions, domain errors. No I/O."""

@@ -1,0 +1,1 @@
+"""Pure projections: read model + event -> read model. No I/O."""

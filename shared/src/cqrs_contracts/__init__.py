@@ -1,0 +1,1 @@
+"""cqrs_contracts."""
