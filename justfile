@@ -1,0 +1,76 @@
+# Every developer task. Run through ./dev (which installs uv and just) or with just directly.
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+infra := "deploy/local/infra.sh"
+
+# List the tasks
+default:
+    @just --list --unsorted
+
+# Install the Python workspace (all members, dev tools) from uv.lock
+sync:
+    uv sync --locked --all-packages
+
+# Start the native services on 127.0.0.1 (MariaDB, Redis, Kafka, read store, nginx)
+infra-up *components:
+    {{infra}} up {{components}}
+
+# Stop the native services these scripts started (and nothing else)
+infra-down *components:
+    {{infra}} down {{components}}
+
+# Show which native services are up
+infra-status:
+    {{infra}} status
+
+# Run the whole system locally: infra, migrations, the three services, the gateway
+up: sync infra-up migrate
+    deploy/local/services.sh up
+
+# Stop the services and the infra started by `just up`
+down:
+    -deploy/local/services.sh down
+    {{infra}} down
+
+# Tail the logs of every local service
+logs:
+    tail -n 50 -F .state/*/*.log
+
+# Apply the event-store migrations (Alembic) to the configured MariaDB
+migrate: sync
+    uv run --package command-service alembic -c command-service/alembic.ini upgrade head
+
+# Everything CI runs: lint, then unit, integration and e2e tests against real services
+test: sync lint infra-up
+    uv run pytest -m "unit or integration or e2e" -p no:cacheprovider
+
+# Fast tests only: pure domain, projections, contracts, in-memory fakes
+test-unit: sync
+    uv run pytest -m unit -p no:cacheprovider
+
+# Tests against real MariaDB, Kafka, Redis and the read store (started when missing)
+test-integration: sync infra-up
+    uv run pytest -m integration -p no:cacheprovider
+
+# End-to-end tests through the gateway against the running system
+e2e: sync infra-up
+    uv run pytest -m e2e -p no:cacheprovider
+
+# ruff (lint + format check) and mypy (strict on contracts and domain)
+lint: sync
+    uv run ruff check .
+    uv run ruff format --check .
+    uv run mypy shared/src command-service/src projector/src query-service/src
+
+# Format the code in place
+fmt: sync
+    uv run ruff format .
+    uv run ruff check --fix .
+
+# Benchmarks against baselines run in the same command (results in bench-results/)
+bench: sync infra-up
+    uv run python -m tests.bench
+
+# Rebuild the read models from the event store, with no downtime
+rebuild: sync
+    uv run --package projector projector rebuild

@@ -1,0 +1,123 @@
+"""The data of each event type, at its current schema version.
+
+Old versions stay readable: `cqrs_contracts.upcasting` lifts a stored payload of an
+older schema version to the current one before it is parsed here.
+"""
+
+from datetime import datetime
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from cqrs_contracts.money import Amount, Currency, OrderStatus, PaymentMethod, PaymentStatus
+
+
+class EventData(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    SCHEMA_VERSION: ClassVar[int] = 1
+    STREAM_TYPE: ClassVar[str]
+
+    @classmethod
+    def event_type(cls) -> str:
+        return cls.__name__
+
+
+class UserCreated(EventData):
+    """v2 added `age` (v1, as in the original service's example, had none)."""
+
+    SCHEMA_VERSION = 2
+    STREAM_TYPE = "user"
+    user_id: str
+    name: str
+    email: str
+    age: int | None = None
+    created_at: datetime
+
+
+class UserUpdated(EventData):
+    STREAM_TYPE = "user"
+    user_id: str
+    name: str | None = None
+    email: str | None = None
+    age: int | None = None
+    updated_at: datetime
+
+
+class UserDeleted(EventData):
+    STREAM_TYPE = "user"
+    user_id: str
+    deleted_at: datetime
+
+
+class OrderCreated(EventData):
+    STREAM_TYPE = "order"
+    order_id: str
+    user_id: str
+    amount: Amount
+    currency: Currency
+    description: str | None = None
+    status: OrderStatus = OrderStatus.PENDING
+    created_at: datetime
+
+
+class OrderUpdated(EventData):
+    """A change of an order's terms (amount, currency, description) or of its
+    payment state (status, paid and refunded totals) after a payment or refund."""
+
+    STREAM_TYPE = "order"
+    order_id: str
+    amount: Amount | None = None
+    currency: Currency | None = None
+    description: str | None = None
+    status: OrderStatus | None = None
+    paid_amount: Amount | None = None
+    refunded_amount: Amount | None = None
+    payment_id: str | None = None
+    updated_at: datetime
+
+
+class OrderCancelled(EventData):
+    STREAM_TYPE = "order"
+    order_id: str
+    user_id: str
+    reason: str | None = None
+    cancelled_at: datetime
+
+
+class PaymentProcessed(EventData):
+    STREAM_TYPE = "payment"
+    payment_id: str
+    order_id: str
+    user_id: str
+    amount: Amount
+    currency: Currency
+    method: PaymentMethod
+    status: PaymentStatus = PaymentStatus.COMPLETED
+    processed_at: datetime
+
+
+class PaymentRefunded(EventData):
+    STREAM_TYPE = "payment"
+    payment_id: str
+    order_id: str
+    amount: Amount
+    refunded_total: Amount
+    status: PaymentStatus
+    reason: str | None = None
+    refunded_at: datetime
+
+
+EVENT_TYPES: dict[str, type[EventData]] = {
+    cls.__name__: cls
+    for cls in (
+        UserCreated,
+        UserUpdated,
+        UserDeleted,
+        OrderCreated,
+        OrderUpdated,
+        OrderCancelled,
+        PaymentProcessed,
+        PaymentRefunded,
+    )
+}

@@ -1,0 +1,188 @@
+"""The configuration contract: the shape of configs/config.yaml shared by every service.
+
+Load order: the YAML file (CQRS_CONFIG or configs/config.yaml), then environment
+variables: nested overrides `CQRS__SECTION__KEY=value` (e.g.
+`CQRS__DATABASE__MYSQL__PORT=3307`, lists as comma-separated values) and the original
+service's short names (DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, DB_NAME, MONGODB_URI,
+MONGODB_DB, KAFKA_BROKERS, KAFKA_GROUP_ID, KAFKA_TOPIC, REDIS_URL).
+"""
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from cqrs_contracts.validation import FieldRule
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from 30, "30", "30s", "1.5m", "1h", "250ms"."""
+    if isinstance(value, int | float):
+        return float(value)
+    match = re.fullmatch(r"\s*([0-9.]+)\s*(ms|s|m|h|d)?\s*", str(value))
+    if not match:
+        raise ValueError(f"not a duration: {value!r}")
+    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+
+
+Seconds = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class ServerSettings(Section):
+    port: str = ":8080"
+    read_timeout: Seconds = 30.0
+    write_timeout: Seconds = 30.0
+    idle_timeout: Seconds = 120.0
+
+
+class MySQLSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = 3306
+    username: str = "cqrs"
+    password: str = "cqrs_password"  # noqa: S105 - local default, overridden in deployments
+    database: str = "cqrs_db"
+    max_idle_conns: int = 10
+    max_open_conns: int = 100
+    conn_max_lifetime: int = 3600
+
+    def url(self, driver: str = "aiomysql") -> str:
+        return (
+            f"mysql+{driver}://{self.username}:{self.password}"
+            f"@{self.host}:{self.port}/{self.database}?charset=utf8mb4"
+        )
+
+
+class MongoSettings(Section):
+    uri: str = "mongodb://127.0.0.1:27017"
+    database: str = "cqrs_db"
+    max_pool_size: int = 100
+    min_pool_size: int = 10
+    max_idle_time: Seconds = 30.0
+
+
+class DatabaseSettings(Section):
+    mysql: MySQLSettings = Field(default_factory=MySQLSettings)
+    mongodb: MongoSettings = Field(default_factory=MongoSettings)
+
+
+class RedisSettings(Section):
+    url: str = "redis://127.0.0.1:6379/0"
+
+
+class KafkaSettings(Section):
+    brokers: list[str] = Field(default_factory=lambda: ["127.0.0.1:9092"])
+    group_id: str = "cqrs-projector"
+    topic: str = "cqrs-events"
+    dlq_topic: str = "cqrs-events.dlq"
+    partitions: int = 3
+    consumer_timeout: Seconds = 10.0
+    producer_timeout: Seconds = 10.0
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(self.brokers)
+
+
+class CQRSSettings(Section):
+    name: str = "CQRS Service"
+    version: str = "1.0.0"
+    description: str = ""
+    max_commands: int = 1000
+    max_queries: int = 1000
+    max_events: int = 10000
+    max_read_models: int = 10000
+    cleanup_interval: Seconds = 3600.0
+    validation_enabled: bool = True
+    caching_enabled: bool = True
+    monitoring_enabled: bool = True
+    auditing_enabled: bool = True
+    supported_command_types: list[str] = Field(default_factory=list)
+    supported_query_types: list[str] = Field(default_factory=list)
+    supported_event_types: list[str] = Field(default_factory=list)
+    supported_read_model_types: list[str] = Field(default_factory=list)
+    validation_rules: dict[str, dict[str, FieldRule]] = Field(default_factory=dict)
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+
+class CommandServiceSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = 8001
+    workers: int = 1
+    snapshot_every: int = 50
+    max_append_retries: int = 5
+    idempotency_ttl: Seconds = 86400.0
+    migrate_on_start: bool = False
+    relay_enabled: bool = True
+    relay_batch_size: int = 500
+    relay_poll_interval: Seconds = 0.5
+    request_timeout: Seconds = 15.0
+
+
+class Settings(Section):
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    cqrs: CQRSSettings = Field(default_factory=CQRSSettings)
+    command_service: CommandServiceSettings = Field(default_factory=CommandServiceSettings)
+
+
+_SHORT_NAMES = {
+    "DB_HOST": ("database", "mysql", "host"),
+    "DB_PORT": ("database", "mysql", "port"),
+    "DB_USER": ("database", "mysql", "username"),
+    "DB_PASSWORD": ("database", "mysql", "password"),
+    "DB_NAME": ("database", "mysql", "database"),
+    "MONGODB_URI": ("database", "mongodb", "uri"),
+    "MONGODB_DB": ("database", "mongodb", "database"),
+    "KAFKA_BROKERS": ("kafka", "brokers"),
+    "KAFKA_GROUP_ID": ("kafka", "group_id"),
+    "KAFKA_TOPIC": ("kafka", "topic"),
+    "REDIS_URL": ("redis", "url"),
+}
+_LIST_KEYS = {("kafka", "brokers")}
+
+
+def _put(tree: dict[str, Any], path: tuple[str, ...], raw: str) -> None:
+    node = tree
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    node[path[-1]] = [p.strip() for p in raw.split(",") if p.strip()] if path in _LIST_KEYS else raw
+
+
+def apply_env(tree: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+    """`tree` with the environment's overrides applied (short names, then CQRS__...)."""
+    for name, path in _SHORT_NAMES.items():
+        if env.get(name):
+            _put(tree, path, env[name])
+    for name, raw in env.items():
+        if name.startswith("CQRS__"):
+            _put(tree, tuple(p.lower() for p in name[6:].split("__")), raw)
+    return tree
+
+
+def default_config_path() -> Path:
+    explicit = os.environ.get("CQRS_CONFIG")
+    if explicit:
+        return Path(explicit)
+    for folder in (Path.cwd(), *Path(__file__).resolve().parents):
+        candidate = folder / "configs" / "config.yaml"
+        if candidate.is_file():
+            return candidate
+    return Path("configs/config.yaml")
+
+
+def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Settings from the YAML file and the environment."""
+    file = path or default_config_path()
+    tree: dict[str, Any] = yaml.safe_load(file.read_text()) if file.is_file() else {}
+    return Settings.model_validate(apply_env(tree or {}, dict(os.environ if env is None else env)))

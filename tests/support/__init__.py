@@ -1,0 +1,1 @@
+"""Test support: where the real services are, and per-run isolation."""

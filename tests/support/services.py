@@ -1,0 +1,104 @@
+"""Find (or start) the real services a test run talks to.
+
+Order of choice:
+1. Explicit URLs in the environment (CQRS_TEST_MYSQL_URL, CQRS_TEST_MONGODB_URI,
+   CQRS_TEST_KAFKA_BROKERS, CQRS_TEST_REDIS_URL): used as they are.
+2. A Docker engine that answers: testcontainers (MySQL 8, MongoDB 7, Kafka, Redis).
+3. Otherwise the native loopback services of deploy/local, started when not running.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV_KEYS = ("CQRS_TEST_MYSQL_URL", "CQRS_TEST_MONGODB_URI", "CQRS_TEST_KAFKA_BROKERS", "CQRS_TEST_REDIS_URL")
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Server-level addresses; tests add their own database, collection and topic names."""
+
+    mysql_url: str  # mysql+aiomysql://user:password@host:port (no database)
+    mongodb_uri: str
+    kafka_brokers: str
+    redis_url: str
+    source: str  # "env", "testcontainers" or "native"
+
+
+def _from_env() -> Endpoints | None:
+    values = [os.environ.get(k) for k in ENV_KEYS]
+    if not any(values):
+        return None
+    if not all(values):
+        missing = [k for k, v in zip(ENV_KEYS, values, strict=True) if not v]
+        raise RuntimeError(f"set all of {ENV_KEYS} or none; missing {missing}")
+    mysql, mongo, kafka, redis = (str(v) for v in values)
+    return Endpoints(mysql, mongo, kafka, redis, source="env")
+
+
+def docker_answers() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    probe = subprocess.run(["docker", "info"], capture_output=True, timeout=20, check=False)  # noqa: S607
+    return probe.returncode == 0
+
+
+@contextmanager
+def _containers() -> Iterator[Endpoints]:
+    from testcontainers.community.kafka import KafkaContainer
+    from testcontainers.community.mongodb import MongoDbContainer
+    from testcontainers.community.mysql import MySqlContainer
+    from testcontainers.community.redis import RedisContainer
+
+    with ExitStack() as stack:
+        mysql = stack.enter_context(
+            MySqlContainer("mysql:8.0", username="root", password="test", dialect="aiomysql")
+        )
+        mongo = stack.enter_context(MongoDbContainer("mongo:7"))
+        kafka = stack.enter_context(KafkaContainer().with_kraft())
+        redis = stack.enter_context(RedisContainer("redis:7"))
+        host, port = mysql.get_container_host_ip(), mysql.get_exposed_port(3306)
+        yield Endpoints(
+            mysql_url=f"mysql+aiomysql://root:test@{host}:{port}",
+            mongodb_uri=mongo.get_connection_url(),
+            kafka_brokers=kafka.get_bootstrap_server(),
+            redis_url=f"redis://{redis.get_container_host_ip()}:{redis.get_exposed_port(6379)}/0",
+            source="testcontainers",
+        )
+
+
+NATIVE_COMPONENTS = ("mariadb", "redis", "kafka", "readstore")
+
+
+def _native() -> Endpoints:
+    subprocess.run([str(ROOT / "deploy/local/infra.sh"), "up", *NATIVE_COMPONENTS], check=True)  # noqa: S603
+    config = yaml.safe_load((ROOT / "configs/config.yaml").read_text())
+    db = config["database"]["mysql"]
+    return Endpoints(
+        mysql_url=f"mysql+aiomysql://{db['username']}:{db['password']}@{db['host']}:{db['port']}",
+        mongodb_uri=config["database"]["mongodb"]["uri"],
+        kafka_brokers=",".join(config["kafka"]["brokers"]),
+        redis_url=config["redis"]["url"],
+        source="native",
+    )
+
+
+@contextmanager
+def real_services() -> Iterator[Endpoints]:
+    explicit = _from_env()
+    if explicit is not None:
+        yield explicit
+    elif docker_answers():
+        with _containers() as endpoints:
+            yield endpoints
+    else:
+        yield _native()
