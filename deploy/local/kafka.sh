@@ -72,8 +72,8 @@ group.initial.rebalance.delay.ms=0
 log.retention.hours=168
 EOF
   cat > "$DIR/client.properties" <<EOF
-request.timeout.ms=5000
-default.api.timeout.ms=10000
+request.timeout.ms=3000
+default.api.timeout.ms=6000
 EOF
   # The cluster id is generated once and kept; the storage is formatted once.
   [ -s "$DIR/cluster.id" ] || tool kafka.tools.StorageTool random-uuid > "$DIR/cluster.id"

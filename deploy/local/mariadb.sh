@@ -5,6 +5,7 @@
 # and are (re)applied by an init file at every start, so start is idempotent.
 COMPONENT=mariadb
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+PATH="$PATH:/usr/sbin"
 PORT="${DB_PORT:-$(cfg database.mysql.port 3306)}"
 DB_NAME="${DB_NAME:-$(cfg database.mysql.database cqrs_db)}"
 DB_USER="${DB_USER:-$(cfg database.mysql.username cqrs)}"
@@ -55,7 +56,12 @@ default-character-set = utf8mb4
 EOF
   # Run by the server at startup, as root; every statement is idempotent.
   ( umask 077; cat > "$DIR/init.sql" <<EOF
+DELETE FROM mysql.global_priv WHERE User = '' OR (User = 'root' AND Host NOT IN ('localhost', '127.0.0.1', '::1'));
+DELETE FROM mysql.proxies_priv WHERE User = 'root' AND Host NOT IN ('localhost', '127.0.0.1', '::1');
+FLUSH PRIVILEGES;
 ALTER USER 'root'@'localhost' IDENTIFIED BY '$ROOT_PASSWORD';
+ALTER USER IF EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '$ROOT_PASSWORD';
+ALTER USER IF EXISTS 'root'@'::1' IDENTIFIED BY '$ROOT_PASSWORD';
 CREATE DATABASE IF NOT EXISTS \`$DB_NAME\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 CREATE USER IF NOT EXISTS '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$DB_PASSWORD';
 CREATE USER IF NOT EXISTS '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PASSWORD';

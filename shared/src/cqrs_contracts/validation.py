@@ -68,7 +68,9 @@ def _check_text(field: str, value: str, rule: FieldRule) -> list[FieldError]:
     if rule.format is not None:
         check = _FORMATS.get(rule.format)
         if check is not None and not check(value):
-            return [FieldError(field=field, message=f"must be a valid {rule.format}", rule="format")]
+            return [
+                FieldError(field=field, message=f"must be a valid {rule.format}", rule="format")
+            ]
     if rule.enum is not None and value not in rule.enum:
         msg = f"must be one of {', '.join(rule.enum)}"
         return [FieldError(field=field, message=msg, rule="enum")]
@@ -84,7 +86,9 @@ def check_field(field: str, value: Any, rule: FieldRule) -> list[FieldError]:
     return _check_text(field, value, rule)
 
 
-def apply_rules(data: dict[str, Any], rules: dict[str, FieldRule], partial: bool) -> list[FieldError]:
+def apply_rules(
+    data: dict[str, Any], rules: dict[str, FieldRule], partial: bool
+) -> list[FieldError]:
     """Every field error of `data`; `partial` skips `required` (updates)."""
     errors: list[FieldError] = []
     for field, rule in rules.items():

@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from command_service.domain.errors import InvalidCommandError, NotFoundError, RuleBrokenError
+from command_service.domain.model import Order, Payment, User
 from cqrs_contracts import commands as cmd
 from cqrs_contracts.errors import ErrorCode
 from cqrs_contracts.events import (
@@ -19,8 +21,6 @@ from cqrs_contracts.events import (
     UserUpdated,
 )
 from cqrs_contracts.money import Currency, OrderStatus, PaymentMethod, PaymentStatus
-from command_service.domain.errors import InvalidCommandError, NotFoundError, RuleBrokenError
-from command_service.domain.model import Order, Payment, User
 
 EMAIL_SCOPE = "user_email"
 
@@ -64,6 +64,7 @@ def _one(stream_type: str, stream_id: str, *events: EventData) -> tuple[StreamCh
 
 
 def _require(**values: object) -> None:
+    """Refuse a command lacking a field the model needs (config validation may be off)."""
     missing = [name for name, value in values.items() if value is None]
     if missing:
         raise InvalidCommandError(
@@ -98,7 +99,8 @@ def _payment_status(order: Order, paid: Decimal, refunded: Decimal) -> OrderStat
 
 def create_user(c: cmd.CreateUser, ctx: Context) -> Decision:
     _require(name=c.name, email=c.email)
-    assert c.name is not None and c.email is not None
+    if c.name is None or c.email is None:  # narrowed by _require
+        raise AssertionError
     uid = ctx.new_id
     event = UserCreated(user_id=uid, name=c.name, email=c.email, age=c.age, created_at=ctx.now)
     return Decision(uid, _one("user", uid, event), claims=(_email_claim(c.email, uid),))
@@ -131,7 +133,8 @@ def delete_user(c: cmd.DeleteUser, user: User | None, ctx: Context) -> Decision:
 
 def create_order(c: cmd.CreateOrder, user: User | None, ctx: Context) -> Decision:
     _require(user_id=c.user_id, amount=c.amount, currency=c.currency)
-    assert c.user_id is not None and c.amount is not None and c.currency is not None
+    if c.user_id is None or c.amount is None or c.currency is None:  # narrowed by _require
+        raise AssertionError
     _live_user(user, c.user_id)
     oid = ctx.new_id
     event = OrderCreated(
@@ -184,7 +187,8 @@ def cancel_order(c: cmd.CancelOrder, order: Order | None, ctx: Context) -> Decis
 
 def process_payment(c: cmd.ProcessPayment, order: Order | None, ctx: Context) -> Decision:
     _require(order_id=c.order_id, amount=c.amount, currency=c.currency, method=c.method)
-    assert c.order_id and c.amount is not None and c.currency and c.method
+    if c.order_id is None or c.amount is None or c.currency is None or c.method is None:
+        raise AssertionError  # narrowed by _require
     current = _existing_order(order, c.order_id)
     if current.status not in (OrderStatus.PENDING, OrderStatus.PARTIALLY_PAID):
         raise RuleBrokenError(

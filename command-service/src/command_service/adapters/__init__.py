@@ -1,0 +1,1 @@
+"""Adapters: MySQL event store, outbox, command log, Kafka publisher."""

@@ -1,0 +1,1 @@
+"""Application layer: command handling (load, decide, save) over ports."""

@@ -1,0 +1,108 @@
+"""Ports: what the application needs from storage, as Protocols the adapters fulfil."""
+
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from command_service.domain.decisions import StreamChange, UniqueClaim
+from command_service.domain.model import Aggregate
+from cqrs_contracts.envelopes import EventEnvelope, EventMetadata
+
+
+class VersionConflictError(Exception):
+    """Another writer appended to a stream first (the (stream_id, version) guard)."""
+
+    def __init__(self, stream_id: str, expected: int, actual: int | None = None) -> None:
+        super().__init__(f"stream {stream_id}: expected version {expected}, found {actual}")
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+
+
+class ClaimTakenError(Exception):
+    """A unique value (an email) already belongs to another aggregate."""
+
+    def __init__(self, claim: UniqueClaim) -> None:
+        super().__init__(f"{claim.scope} {claim.value!r} is taken")
+        self.claim = claim
+
+
+class DuplicateKeyError(Exception):
+    """The idempotency key was stored by a concurrent request first."""
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    command_id: str
+    http_status: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CommandRecord:
+    """One row of the command log (the audit trail)."""
+
+    command_id: str
+    type: str
+    status: str
+    http_status: int
+    aggregate_id: str | None
+    idempotency_key: str | None
+    actor: str | None
+    request: dict[str, Any]
+    error: dict[str, Any] | None
+    event_ids: list[str]
+    received_at: datetime
+    duration_ms: int
+
+
+class WriteSession(Protocol):
+    """One transaction on the write store."""
+
+    async def load(self, stream_type: str, stream_id: str) -> Aggregate | None:
+        """The aggregate's state (None if the stream is empty); remembers its version."""
+
+    def version_of(self, stream_id: str) -> int:
+        """The version seen by `load` (0 for a stream never loaded or empty)."""
+
+    async def append(
+        self, changes: tuple[StreamChange, ...], metadata: EventMetadata, now: datetime
+    ) -> list[EventEnvelope]:
+        """Append each change after the version seen by `load`, with outbox rows."""
+
+    async def append_raw(
+        self, envelope: EventEnvelope, expected_version: int | None
+    ) -> EventEnvelope:
+        """Append one already-built event (admin import) with its outbox row."""
+
+    async def claim(
+        self, claims: tuple[UniqueClaim, ...], releases: tuple[UniqueClaim, ...]
+    ) -> None: ...
+
+    async def record_command(self, record: CommandRecord) -> None: ...
+
+    async def remember_answer(
+        self, key: str, answer: StoredAnswer, expires_at: datetime
+    ) -> None: ...
+
+
+class WriteStore(Protocol):
+    def session(self) -> AbstractAsyncContextManager[WriteSession]:
+        """A transaction: committed when the block ends normally, rolled back otherwise."""
+
+    async def find_answer(self, key: str, now: datetime) -> StoredAnswer | None: ...
+
+    async def record_rejection(
+        self, record: CommandRecord, key: str | None, answer: StoredAnswer, expires_at: datetime
+    ) -> StoredAnswer:
+        """Log a rejected command and remember its answer; the first stored answer wins."""
+
+
+class CommandListener(Protocol):
+    def __call__(self) -> None:
+        """Told after each commit that appended events (wakes the outbox relay)."""
+
+
+EventStream = AsyncIterator[EventEnvelope]

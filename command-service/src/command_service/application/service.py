@@ -1,0 +1,228 @@
+"""The command service: validate, deduplicate, load-decide-append with retries, log."""
+
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from command_service.application.command_handlers import BUILT_IN, CommandSpec
+from command_service.application.ports import (
+    ClaimTakenError,
+    CommandListener,
+    CommandRecord,
+    DuplicateKeyError,
+    StoredAnswer,
+    VersionConflictError,
+    WriteSession,
+    WriteStore,
+)
+from command_service.application.validation import parse_command
+from command_service.domain.decisions import Context, Decision
+from command_service.domain.errors import DomainError
+from cqrs_contracts.consistency import StreamVersion, encode_token
+from cqrs_contracts.envelopes import CommandRequest, CommandResult, EventEnvelope, EventMetadata
+from cqrs_contracts.errors import ErrorCode, error_body
+from cqrs_contracts.settings import Settings
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sent the command and with which request context."""
+
+    actor: str | None = None
+    idempotency_key: str | None = None
+    traceparent: str | None = None
+
+
+class RejectedError(Exception):
+    """A command refused before or by the domain: an HTTP status and an error body."""
+
+    def __init__(self, status: int, code: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = error_body(code, message, **details)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One command in flight: what was asked, its parsed data and its log record."""
+
+    request: CommandRequest
+    spec: CommandSpec
+    command: Any
+    record: CommandRecord
+    metadata: EventMetadata
+    key: str | None
+    expires: datetime
+    started: float
+
+
+@dataclass
+class CommandService:
+    store: WriteStore
+    settings: Settings
+    on_commit: CommandListener = field(default=lambda: None)
+    commands: dict[str, CommandSpec] = field(default_factory=lambda: dict(BUILT_IN))
+
+    async def execute(self, request: CommandRequest, caller: Caller) -> StoredAnswer:
+        """Handle one command and give the answer (status and body) to send back."""
+        started, received = time.perf_counter(), datetime.now(UTC)
+        key = request.idempotency_key or caller.idempotency_key
+        if key is not None and (first := await self.store.find_answer(key, received)) is not None:
+            return first
+        record = CommandRecord(
+            command_id=request.id or str(uuid.uuid4()),
+            type=request.type,
+            status="accepted",
+            http_status=200,
+            aggregate_id=None,
+            idempotency_key=key,
+            actor=caller.actor,
+            request=request.model_dump(mode="json"),
+            error=None,
+            event_ids=[],
+            received_at=received,
+            duration_ms=0,
+        )
+        expires = received + timedelta(seconds=self.settings.command_service.idempotency_ttl)
+        try:
+            job = self._prepare(
+                request, caller, record=record, key=key, expires=expires, started=started
+            )
+            answer = await self._run_with_retries(job)
+        except DuplicateKeyError:
+            assert key is not None
+            return await self.store.find_answer(key, datetime.now(UTC)) or StoredAnswer(
+                record.command_id,
+                409,
+                error_body(ErrorCode.CONFLICT, "duplicate command in flight"),
+            )
+        except RejectedError as rejected:
+            answer = StoredAnswer(record.command_id, rejected.status, rejected.body)
+            record = _finish(
+                record, started, status="rejected", http_status=rejected.status, error=rejected.body
+            )
+            return await self.store.record_rejection(record, key, answer, expires)
+        self.on_commit()
+        return answer
+
+    def _prepare(
+        self,
+        request: CommandRequest,
+        caller: Caller,
+        *,
+        record: CommandRecord,
+        key: str | None,
+        expires: datetime,
+        started: float,
+    ) -> _Job:
+        spec = self._spec(request.type)
+        cqrs = self.settings.cqrs
+        rules = cqrs.validation_rules if cqrs.validation_enabled else None
+        command, errors = parse_command(spec, request.data, rules)
+        if errors:
+            fields = [e.model_dump(exclude_none=True) for e in errors]
+            raise RejectedError(422, ErrorCode.VALIDATION_FAILED, "invalid command", fields=fields)
+        metadata = EventMetadata.model_validate(
+            {
+                **request.metadata,
+                "command_id": record.command_id,
+                "correlation_id": request.metadata.get("correlation_id") or record.command_id,
+                "causation_id": record.command_id,
+                "actor": caller.actor,
+                "traceparent": caller.traceparent,
+            }
+        )
+        return _Job(request, spec, command, record, metadata, key, expires, started)
+
+    async def _run_with_retries(self, job: _Job) -> StoredAnswer:
+        """Retry on a version clash, unless the caller pinned `expected_version`."""
+        explicit = job.request.expected_version is not None
+        attempts = 1 if explicit else self.settings.command_service.max_append_retries
+        for attempt in range(1, attempts + 1):
+            try:
+                return await self._attempt(job)
+            except VersionConflictError as clash:
+                if attempt == attempts:
+                    raise RejectedError(
+                        409,
+                        ErrorCode.VERSION_CONFLICT,
+                        f"stream {clash.stream_id} was changed concurrently; retry",
+                        stream_id=clash.stream_id,
+                    ) from clash
+        raise AssertionError("unreachable")
+
+    async def _attempt(self, job: _Job) -> StoredAnswer:
+        now = datetime.now(UTC)
+        async with self.store.session() as session:
+            decision = await self._decide(session, job, now)
+            try:
+                await session.claim(decision.claims, decision.releases)
+            except ClaimTakenError as taken:
+                message = f"{taken.claim.value} is already in use"
+                raise RejectedError(409, ErrorCode.EMAIL_TAKEN, message, field="email") from taken
+            events = await session.append(decision.changes, job.metadata, now)
+            answer = _accepted(job.record.command_id, decision, events)
+            ids = [e.event_id for e in events]
+            done = _finish(
+                job.record, job.started, aggregate_id=decision.aggregate_id, event_ids=ids
+            )
+            await session.record_command(done)
+            if job.key is not None:
+                await session.remember_answer(job.key, answer, job.expires)
+        return answer
+
+    async def _decide(self, session: WriteSession, job: _Job, now: datetime) -> Decision:
+        context = Context(now=now, new_id=str(uuid.uuid4()))
+        try:
+            decision = await job.spec.handler(session, job.command, context)
+        except DomainError as refused:
+            raise RejectedError(
+                refused.status, refused.code, refused.message, **refused.details
+            ) from refused
+        expected = job.request.expected_version
+        if expected is not None:
+            target = job.spec.target
+            stream_id = getattr(job.command, target[1]) if target else decision.aggregate_id
+            current = session.version_of(stream_id)
+            if current != expected:
+                raise RejectedError(
+                    409,
+                    ErrorCode.VERSION_CONFLICT,
+                    f"expected version {expected} of {stream_id}, found {current}",
+                    stream_id=stream_id,
+                    expected_version=expected,
+                    current_version=current,
+                )
+        return decision
+
+    def _spec(self, command_type: str) -> CommandSpec:
+        supported = self.settings.cqrs.supported_command_types
+        spec = self.commands.get(command_type)
+        if spec is None or (supported and command_type not in supported):
+            known = sorted(n for n in self.commands if not supported or n in supported)
+            message = f"unknown command type {command_type!r}"
+            raise RejectedError(400, ErrorCode.UNKNOWN_TYPE, message, supported=known)
+        return spec
+
+
+def _accepted(command_id: str, decision: Decision, events: list[EventEnvelope]) -> StoredAnswer:
+    last = {e.stream_id: e for e in events}  # the final version of each stream written
+    token = encode_token(
+        [StreamVersion(e.stream_type, e.stream_id, e.version) for e in last.values()]
+    )
+    primary = last.get(decision.aggregate_id, events[-1])
+    result = CommandResult(
+        command_id=command_id,
+        status="accepted",
+        aggregate_id=decision.aggregate_id,
+        version=primary.version,
+        events=events,
+        consistency_token=token,
+    )
+    return StoredAnswer(command_id, 200, result.model_dump(mode="json"))
+
+
+def _finish(record: CommandRecord, started: float, **changes: Any) -> CommandRecord:
+    return replace(record, duration_ms=int((time.perf_counter() - started) * 1000), **changes)
