@@ -11,7 +11,6 @@ from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-
 from tests.support.services import Endpoints
 
 
@@ -58,7 +57,9 @@ async def kafka_topics(endpoints: Endpoints, run_id: str) -> AsyncIterator[dict[
     topics = {"events": f"cqrs-events-{run_id}", "dlq": f"cqrs-events-{run_id}.dlq"}
     admin = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka_brokers)
     await admin.start()
-    await admin.create_topics([NewTopic(t, num_partitions=3, replication_factor=1) for t in topics.values()])
+    await admin.create_topics(
+        [NewTopic(t, num_partitions=3, replication_factor=1) for t in topics.values()]
+    )
     yield topics
     await admin.delete_topics(list(topics.values()))
     await admin.close()

@@ -3,7 +3,6 @@
 import asyncio
 
 from faststream.kafka import KafkaBroker
-
 from tests.support.services import Endpoints
 
 

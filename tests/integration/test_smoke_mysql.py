@@ -16,5 +16,7 @@ async def test_create_insert_select(mysql_engine: AsyncEngine) -> None:
         await conn.run_sync(metadata.create_all)
         await conn.execute(insert(greetings), [{"text": "hello"}, {"text": "world"}])
     async with mysql_engine.connect() as conn:
-        rows = (await conn.execute(select(greetings.c.text).order_by(greetings.c.id))).scalars().all()
+        rows = (
+            (await conn.execute(select(greetings.c.text).order_by(greetings.c.id))).scalars().all()
+        )
     assert rows == ["hello", "world"]

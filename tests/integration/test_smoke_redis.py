@@ -32,7 +32,9 @@ async def test_second_connection_sees_publish(redis_client: Redis, run_id: str) 
     await listener.get_message(timeout=1)
     publisher = Redis(connection_pool=redis_client.connection_pool)
     await publisher.publish(channel, "one")
-    message = await asyncio.wait_for(listener.get_message(ignore_subscribe_messages=True, timeout=5), 6)
+    message = await asyncio.wait_for(
+        listener.get_message(ignore_subscribe_messages=True, timeout=5), 6
+    )
     await listener.aclose()
     assert message is not None
     assert message["data"] == "one"

@@ -20,7 +20,12 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-ENV_KEYS = ("CQRS_TEST_MYSQL_URL", "CQRS_TEST_MONGODB_URI", "CQRS_TEST_KAFKA_BROKERS", "CQRS_TEST_REDIS_URL")
+ENV_KEYS = (
+    "CQRS_TEST_MYSQL_URL",
+    "CQRS_TEST_MONGODB_URI",
+    "CQRS_TEST_KAFKA_BROKERS",
+    "CQRS_TEST_REDIS_URL",
+)
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,7 @@ def _from_env() -> Endpoints | None:
 def docker_answers() -> bool:
     if shutil.which("docker") is None:
         return False
-    probe = subprocess.run(["docker", "info"], capture_output=True, timeout=20, check=False)  # noqa: S607
+    probe = subprocess.run(["docker", "info"], capture_output=True, timeout=20, check=False)
     return probe.returncode == 0
 
 
@@ -80,7 +85,7 @@ NATIVE_COMPONENTS = ("mariadb", "redis", "kafka", "readstore")
 
 
 def _native() -> Endpoints:
-    subprocess.run([str(ROOT / "deploy/local/infra.sh"), "up", *NATIVE_COMPONENTS], check=True)  # noqa: S603
+    subprocess.run([str(ROOT / "deploy/local/infra.sh"), "up", *NATIVE_COMPONENTS], check=True)
     config = yaml.safe_load((ROOT / "configs/config.yaml").read_text())
     db = config["database"]["mysql"]
     return Endpoints(

@@ -27,7 +27,9 @@ def decode_token(token: str) -> list[StreamVersion]:
     for part in filter(None, (p.strip() for p in token.split(","))):
         head, sep, version = part.rpartition("@")
         stream_type, colon, stream_id = head.partition(":")
-        if not (sep and colon and stream_type and stream_id and version.isdigit()):
+        if not (
+            sep and colon and stream_type and stream_id and version.isascii() and version.isdigit()
+        ):
             raise InvalidTokenError(f"malformed consistency token part {part!r}")
         versions.append(StreamVersion(stream_type, stream_id, int(version)))
     if not versions:

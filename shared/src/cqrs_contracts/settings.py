@@ -149,14 +149,19 @@ _SHORT_NAMES = {
     "KAFKA_TOPIC": ("kafka", "topic"),
     "REDIS_URL": ("redis", "url"),
 }
-_LIST_KEYS = {("kafka", "brokers")}
+_LIST_KEYS = {
+    ("kafka", "brokers"),
+    *(("cqrs", f"supported_{kind}_types") for kind in ("command", "query", "event", "read_model")),
+}
 
 
 def _put(tree: dict[str, Any], path: tuple[str, ...], raw: str) -> None:
+    """Set one value; a list (known list key, or a list in the YAML) takes "a,b,c"."""
     node = tree
     for key in path[:-1]:
         node = node.setdefault(key, {})
-    node[path[-1]] = [p.strip() for p in raw.split(",") if p.strip()] if path in _LIST_KEYS else raw
+    as_list = path in _LIST_KEYS or isinstance(node.get(path[-1]), list)
+    node[path[-1]] = [p.strip() for p in raw.split(",") if p.strip()] if as_list else raw
 
 
 def apply_env(tree: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:

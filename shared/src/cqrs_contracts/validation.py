@@ -50,6 +50,8 @@ def _check_number(field: str, value: Any, rule: FieldRule) -> list[FieldError]:
         number = Decimal(str(value))
     except InvalidOperation:
         return [FieldError(field=field, message="must be a number", rule="type")]
+    if not number.is_finite():
+        return [FieldError(field=field, message="must be a finite number", rule="type")]
     if rule.min is not None and number < rule.min:
         return [FieldError(field=field, message=f"must be at least {rule.min}", rule="min")]
     if rule.max is not None and number > rule.max:

@@ -23,6 +23,7 @@ def parse_command(
     `rules` is `cqrs.validation_rules` when validation is enabled, else None."""
     errors: dict[str, FieldError] = {}
     contract = spec.contract
+    data = {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
     if rules is not None and contract.RULES and contract.RULES in rules:
         for error in apply_rules(data, rules[contract.RULES], partial=contract.PARTIAL):
             errors.setdefault(error.field, error)

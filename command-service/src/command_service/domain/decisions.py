@@ -74,6 +74,24 @@ def _require(**values: object) -> None:
         )
 
 
+def _positive(amount: Decimal) -> Decimal:
+    if amount <= 0:
+        raise InvalidCommandError(ErrorCode.VALIDATION_FAILED, "amount must be positive")
+    return amount
+
+
+def _currency(value: str) -> Currency:
+    if value not in Currency.__members__:
+        raise InvalidCommandError(ErrorCode.VALIDATION_FAILED, f"unknown currency {value!r}")
+    return Currency(value)
+
+
+def _method(value: str) -> PaymentMethod:
+    if value not in {m.value for m in PaymentMethod}:
+        raise InvalidCommandError(ErrorCode.VALIDATION_FAILED, f"unknown payment method {value!r}")
+    return PaymentMethod(value)
+
+
 def _live_user(user: User | None, user_id: str) -> User:
     if user is None:
         raise NotFoundError("user", user_id)
@@ -140,8 +158,8 @@ def create_order(c: cmd.CreateOrder, user: User | None, ctx: Context) -> Decisio
     event = OrderCreated(
         order_id=oid,
         user_id=c.user_id,
-        amount=c.amount,
-        currency=Currency(c.currency),
+        amount=_positive(c.amount),
+        currency=_currency(c.currency),
         description=c.description,
         created_at=ctx.now,
     )
@@ -149,6 +167,10 @@ def create_order(c: cmd.CreateOrder, user: User | None, ctx: Context) -> Decisio
 
 
 def update_order(c: cmd.UpdateOrder, order: Order | None, ctx: Context) -> Decision:
+    if c.amount is not None:
+        _positive(c.amount)
+    if c.currency is not None:
+        _currency(c.currency)
     current = _existing_order(order, c.order_id)
     if current.status != OrderStatus.PENDING:
         raise RuleBrokenError(
@@ -189,6 +211,7 @@ def process_payment(c: cmd.ProcessPayment, order: Order | None, ctx: Context) ->
     _require(order_id=c.order_id, amount=c.amount, currency=c.currency, method=c.method)
     if c.order_id is None or c.amount is None or c.currency is None or c.method is None:
         raise AssertionError  # narrowed by _require
+    amount, currency, method = _positive(c.amount), _currency(c.currency), _method(c.method)
     current = _existing_order(order, c.order_id)
     if current.status not in (OrderStatus.PENDING, OrderStatus.PARTIALLY_PAID):
         raise RuleBrokenError(
@@ -211,9 +234,9 @@ def process_payment(c: cmd.ProcessPayment, order: Order | None, ctx: Context) ->
         payment_id=pid,
         order_id=c.order_id,
         user_id=current.user_id,
-        amount=c.amount,
-        currency=Currency(c.currency),
-        method=PaymentMethod(c.method),
+        amount=amount,
+        currency=currency,
+        method=method,
         processed_at=ctx.now,
     )
     order_update = OrderUpdated(

@@ -1,0 +1,154 @@
+"""Read side of the write store: the command log and the event list, paginated."""
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from command_service.adapters import tables as t
+from command_service.adapters.event_codec import envelope_from_row, naive_utc, utc
+from cqrs_contracts.envelopes import EventEnvelope
+
+
+class BadCursorError(ValueError):
+    """A cursor that this service did not hand out."""
+
+
+def encode_cursor(*values: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, json.JSONDecodeError) as error:
+        raise BadCursorError("malformed cursor") from error
+    if not isinstance(values, list):
+        raise BadCursorError("malformed cursor")
+    return values
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class CommandFilter:
+    type: str | None = None
+    status: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    type: str | None = None
+    aggregate_id: str | None = None
+    from_position: int | None = None
+    to_position: int | None = None
+
+
+def command_json(row: Any) -> dict[str, Any]:
+    return {
+        "command_id": row.command_id,
+        "type": row.type,
+        "status": row.status,
+        "http_status": row.http_status,
+        "aggregate_id": row.aggregate_id,
+        "idempotency_key": row.idempotency_key,
+        "actor": row.actor,
+        "request": row.request,
+        "error": row.error,
+        "event_ids": row.event_ids,
+        "received_at": utc(row.received_at).isoformat(),
+        "duration_ms": row.duration_ms,
+    }
+
+
+class LogReader:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def command(self, command_id: str) -> dict[str, Any] | None:
+        query = select(t.command_log).where(t.command_log.c.command_id == command_id)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return command_json(row) if row else None
+
+    async def commands(self, where: CommandFilter, limit: int, cursor: str | None) -> Page:
+        """Newest first; the cursor is the (received_at, command_id) of the last item."""
+        c = t.command_log.c
+        conditions = []
+        if where.type:
+            conditions.append(c.type == where.type)
+        if where.status:
+            conditions.append(c.status == where.status)
+        if where.since:
+            conditions.append(c.received_at >= naive_utc(where.since))
+        if where.until:
+            conditions.append(c.received_at < naive_utc(where.until))
+        if cursor:
+            at, last_id = decode_cursor(cursor)
+            at = naive_utc(datetime.fromisoformat(at))
+            conditions.append(
+                or_(c.received_at < at, and_(c.received_at == at, c.command_id < last_id))
+            )
+        query = (
+            select(t.command_log)
+            .where(*conditions)
+            .order_by(c.received_at.desc(), c.command_id.desc())
+            .limit(limit + 1)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        items = [command_json(r) for r in rows[:limit]]
+        more = len(rows) > limit
+        last = rows[limit - 1] if more else None
+        next_cursor = (
+            encode_cursor(utc(last.received_at).isoformat(), last.command_id) if last else None
+        )
+        return Page(items, next_cursor)
+
+    async def event(self, event_id: str) -> EventEnvelope | None:
+        query = select(t.events).where(t.events.c.event_id == event_id)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return envelope_from_row(row) if row else None
+
+    async def events(self, where: EventFilter, limit: int, cursor: str | None) -> Page:
+        """In global position order; the cursor is the last position returned."""
+        c = t.events.c
+        conditions = []
+        if where.type:
+            conditions.append(c.type == where.type)
+        if where.aggregate_id:
+            conditions.append(c.stream_id == where.aggregate_id)
+        if where.from_position is not None:
+            conditions.append(c.position >= where.from_position)
+        if where.to_position is not None:
+            conditions.append(c.position <= where.to_position)
+        if cursor:
+            (after,) = decode_cursor(cursor)
+            conditions.append(c.position > int(after))
+        query = select(t.events).where(*conditions).order_by(c.position).limit(limit + 1)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        items = [envelope_from_row(r).model_dump(mode="json") for r in rows[:limit]]
+        next_cursor = encode_cursor(rows[limit - 1].position) if len(rows) > limit else None
+        return Page(items, next_cursor)
+
+    async def stream(self, stream_id: str, after_version: int = 0) -> list[EventEnvelope]:
+        """A stream's events after a version, in version order (projector gap filling)."""
+        query = (
+            select(t.events)
+            .where(t.events.c.stream_id == stream_id, t.events.c.version > after_version)
+            .order_by(t.events.c.version)
+        )
+        async with self._engine.connect() as conn:
+            return [envelope_from_row(r) for r in await conn.execute(query)]

@@ -1,0 +1,56 @@
+"""The one place that reads settings and wires the command-service's adapters."""
+
+from dataclasses import dataclass
+
+from faststream.kafka import KafkaBroker
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from command_service.adapters.kafka_publisher import KafkaPublisher, make_broker
+from command_service.adapters.log_reader import LogReader
+from command_service.adapters.outbox_relay import OutboxRelay
+from command_service.adapters.write_store import SqlWriteStore
+from command_service.application.event_import import EventImporter
+from command_service.application.service import CommandService
+from cqrs_contracts.settings import Settings
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: AsyncEngine
+    broker: KafkaBroker
+    relay: OutboxRelay
+    commands: CommandService
+    importer: EventImporter
+    reader: LogReader
+
+
+def make_engine(settings: Settings) -> AsyncEngine:
+    db = settings.database.mysql
+    return create_async_engine(
+        db.url(),
+        pool_size=db.max_idle_conns,
+        max_overflow=max(db.max_open_conns - db.max_idle_conns, 0),
+        pool_recycle=db.conn_max_lifetime,
+        pool_pre_ping=True,
+        pool_timeout=settings.command_service.request_timeout,
+    )
+
+
+def build(settings: Settings) -> Container:
+    """Every adapter, unconnected: connections open in the app's startup hooks."""
+    engine = make_engine(settings)
+    cs = settings.command_service
+    broker = make_broker(settings.kafka.bootstrap, settings.kafka.producer_timeout)
+    relay = OutboxRelay(engine, KafkaPublisher(broker), cs.relay_batch_size, cs.relay_poll_interval)
+    store = SqlWriteStore(engine, settings.kafka.topic, cs.snapshot_every)
+    on_commit = relay.wake if cs.relay_enabled else (lambda: None)
+    return Container(
+        settings=settings,
+        engine=engine,
+        broker=broker,
+        relay=relay,
+        commands=CommandService(store, settings, on_commit=on_commit),
+        importer=EventImporter(store, settings.cqrs.supported_event_types),
+        reader=LogReader(engine),
+    )

@@ -1,0 +1,67 @@
+"""POST /commands, GET /commands/{id}, GET /commands (the command log)."""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import Parameter
+from pydantic import ValidationError
+
+from command_service.adapters.log_reader import CommandFilter, LogReader
+from command_service.application.service import Caller, CommandService
+from cqrs_contracts.envelopes import CommandRequest
+
+Limit = Annotated[int, Parameter(ge=1, le=100)]
+
+
+def field_errors(error: ValidationError) -> list[dict[str, str]]:
+    return [
+        {"field": ".".join(map(str, e["loc"])) or "body", "message": e["msg"], "rule": e["type"]}
+        for e in error.errors()
+    ]
+
+
+class CommandController(Controller):
+    path = "/api/v1/cqrs/commands"
+    tags = ("commands",)
+
+    @post("/", status_code=200, summary="Send a command")
+    async def send(
+        self, request: Request[Any, Any, Any], data: dict[str, Any], commands: CommandService
+    ) -> Response[dict[str, Any]]:
+        try:
+            command = CommandRequest.model_validate(data)
+        except ValidationError as invalid:
+            raise ValidationException(
+                "invalid command envelope", extra=field_errors(invalid)
+            ) from invalid
+        caller = Caller(
+            actor=request.headers.get("x-actor"),
+            idempotency_key=request.headers.get("idempotency-key"),
+            traceparent=request.headers.get("traceparent"),
+        )
+        answer = await commands.execute(command, caller)
+        return Response(answer.body, status_code=answer.http_status)
+
+    @get("/{command_id:str}", summary="Get a command from the log")
+    async def get_one(self, command_id: str, reader: LogReader) -> dict[str, Any]:
+        found = await reader.command(command_id)
+        if found is None:
+            raise NotFoundException(f"command {command_id} not found")
+        return found
+
+    @get("/", summary="List commands, newest first")
+    async def list_all(
+        self,
+        *,
+        reader: LogReader,
+        type: str | None = None,
+        status: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: Limit = 50,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        page = await reader.commands(CommandFilter(type, status, since, until), limit, cursor)
+        return {"items": page.items, "next_cursor": page.next_cursor}

@@ -1,0 +1,58 @@
+"""GET /events/{id}, GET /events (filters, cursor), POST /events (admin append)."""
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import Parameter
+from pydantic import ValidationError
+
+from command_service.adapters.log_reader import EventFilter, LogReader
+from command_service.application.event_import import EventImporter
+from command_service.application.service import RejectedError
+from command_service.entrypoints.http.commands import field_errors
+from cqrs_contracts.envelopes import AppendEventRequest
+
+Limit = Annotated[int, Parameter(ge=1, le=100)]
+
+
+class EventController(Controller):
+    path = "/api/v1/cqrs/events"
+    tags = ("events",)
+
+    @post("/", status_code=201, summary="Append an event to a stream (admin: import, repair)")
+    async def append(
+        self, request: Request[Any, Any, Any], data: dict[str, Any], importer: EventImporter
+    ) -> Response[dict[str, Any]]:
+        try:
+            body = AppendEventRequest.model_validate(data)
+        except ValidationError as invalid:
+            raise ValidationException("invalid event", extra=field_errors(invalid)) from invalid
+        try:
+            stored = await importer.append(body, request.headers.get("x-actor"))
+        except RejectedError as rejected:
+            return Response(rejected.body, status_code=rejected.status)
+        return Response(stored.model_dump(mode="json"), status_code=201)
+
+    @get("/{event_id:str}", summary="Get an event")
+    async def get_one(self, event_id: str, reader: LogReader) -> dict[str, Any]:
+        found = await reader.event(event_id)
+        if found is None:
+            raise NotFoundException(f"event {event_id} not found")
+        return found.model_dump(mode="json")
+
+    @get("/", summary="List events in global order")
+    async def list_all(
+        self,
+        *,
+        reader: LogReader,
+        type: str | None = None,
+        aggregate_id: str | None = None,
+        from_position: Annotated[int | None, Parameter(ge=0)] = None,
+        to_position: Annotated[int | None, Parameter(ge=0)] = None,
+        limit: Limit = 50,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        where = EventFilter(type, aggregate_id, from_position, to_position)
+        page = await reader.events(where, limit, cursor)
+        return {"items": page.items, "next_cursor": page.next_cursor}

@@ -1,0 +1,30 @@
+"""Settings for a service under test: the real endpoints, this run's names."""
+
+from sqlalchemy.engine import make_url
+
+from cqrs_contracts.settings import Settings, load_settings
+from tests.support.services import Endpoints
+
+
+def settings_env(
+    endpoints: Endpoints, mysql_database: str, topic: str, mongo_database: str
+) -> dict[str, str]:
+    """Environment variables that point a service at the test run's resources."""
+    url = make_url(endpoints.mysql_url)
+    return {
+        "DB_HOST": url.host or "127.0.0.1",
+        "DB_PORT": str(url.port or 3306),
+        "DB_USER": url.username or "",
+        "DB_PASSWORD": url.password or "",
+        "DB_NAME": mysql_database,
+        "MONGODB_URI": endpoints.mongodb_uri,
+        "MONGODB_DB": mongo_database,
+        "KAFKA_BROKERS": endpoints.kafka_brokers,
+        "KAFKA_TOPIC": topic,
+        "CQRS__KAFKA__DLQ_TOPIC": f"{topic}.dlq",
+        "REDIS_URL": endpoints.redis_url,
+    }
+
+
+def settings_for(env: dict[str, str], **overrides: str) -> Settings:
+    return load_settings(env={**env, **overrides})
