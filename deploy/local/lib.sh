@@ -83,7 +83,7 @@ apt_install() {
   log "installing ${missing[*]} from Debian's packages"
   local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   if [ ! -f "$STATE/.apt-updated" ]; then $sudo apt-get update -qq && mkdir -p "$STATE" && touch "$STATE/.apt-updated"; fi
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 \
     -o Dpkg::Options::=--force-confold "${missing[@]}" >/dev/null
 }
 

@@ -11,6 +11,7 @@ from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
 from tests.support.services import Endpoints
 
 

@@ -3,6 +3,7 @@
 import asyncio
 
 from faststream.kafka import KafkaBroker
+
 from tests.support.services import Endpoints
 
 

@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy.engine import make_url
-from tests.support.services import Endpoints
-from tests.support.settings import settings_env, settings_for
 
 from command_service.entrypoints.http.app import create_app
 from command_service.migrations import upgrade_to_head
 from cqrs_contracts.settings import Settings
+from tests.support.services import Endpoints
+from tests.support.settings import settings_env, settings_for
 
 
 @pytest.fixture(scope="session")
@@ -28,13 +28,13 @@ def service_env(
     return settings_env(endpoints, event_store_db, kafka_topics["events"], mongo_database)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_settings(service_env: dict[str, str]) -> Callable[..., Settings]:
     """Settings for this run; keyword overrides are env names (CQRS__SECTION__KEY)."""
     return lambda **overrides: settings_for(service_env, **overrides)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 async def client(make_settings: Callable[..., Settings]) -> AsyncIterator[AsyncTestClient]:
     """The real app (real MariaDB, real Kafka, relay running) behind Litestar's test client."""
     app = create_app(make_settings())

@@ -4,8 +4,9 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from pydantic import ValidationError
 
 from command_service.adapters.log_reader import CommandFilter, LogReader
@@ -28,7 +29,10 @@ class CommandController(Controller):
 
     @post("/", status_code=200, summary="Send a command")
     async def send(
-        self, request: Request[Any, Any, Any], data: dict[str, Any], commands: CommandService
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[dict[str, Any]],
+        commands: NamedDependency[CommandService],
     ) -> Response[dict[str, Any]]:
         try:
             command = CommandRequest.model_validate(data)
@@ -45,7 +49,9 @@ class CommandController(Controller):
         return Response(answer.body, status_code=answer.http_status)
 
     @get("/{command_id:str}", summary="Get a command from the log")
-    async def get_one(self, command_id: str, reader: LogReader) -> dict[str, Any]:
+    async def get_one(
+        self, command_id: FromPath[str], reader: NamedDependency[LogReader]
+    ) -> dict[str, Any]:
         found = await reader.command(command_id)
         if found is None:
             raise NotFoundException(f"command {command_id} not found")
@@ -55,13 +61,13 @@ class CommandController(Controller):
     async def list_all(
         self,
         *,
-        reader: LogReader,
-        type: str | None = None,
-        status: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
+        reader: NamedDependency[LogReader],
+        type: FromQuery[str | None] = None,
+        status: FromQuery[str | None] = None,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
         limit: Limit = 50,
-        cursor: str | None = None,
+        cursor: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
         page = await reader.commands(CommandFilter(type, status, since, until), limit, cursor)
         return {"items": page.items, "next_cursor": page.next_cursor}

@@ -3,8 +3,9 @@
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from pydantic import ValidationError
 
 from command_service.adapters.log_reader import EventFilter, LogReader
@@ -22,7 +23,10 @@ class EventController(Controller):
 
     @post("/", status_code=201, summary="Append an event to a stream (admin: import, repair)")
     async def append(
-        self, request: Request[Any, Any, Any], data: dict[str, Any], importer: EventImporter
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[dict[str, Any]],
+        importer: NamedDependency[EventImporter],
     ) -> Response[dict[str, Any]]:
         try:
             body = AppendEventRequest.model_validate(data)
@@ -35,7 +39,9 @@ class EventController(Controller):
         return Response(stored.model_dump(mode="json"), status_code=201)
 
     @get("/{event_id:str}", summary="Get an event")
-    async def get_one(self, event_id: str, reader: LogReader) -> dict[str, Any]:
+    async def get_one(
+        self, event_id: FromPath[str], reader: NamedDependency[LogReader]
+    ) -> dict[str, Any]:
         found = await reader.event(event_id)
         if found is None:
             raise NotFoundException(f"event {event_id} not found")
@@ -45,13 +51,13 @@ class EventController(Controller):
     async def list_all(
         self,
         *,
-        reader: LogReader,
-        type: str | None = None,
-        aggregate_id: str | None = None,
+        reader: NamedDependency[LogReader],
+        type: FromQuery[str | None] = None,
+        aggregate_id: FromQuery[str | None] = None,
         from_position: Annotated[int | None, Parameter(ge=0)] = None,
         to_position: Annotated[int | None, Parameter(ge=0)] = None,
         limit: Limit = 50,
-        cursor: str | None = None,
+        cursor: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
         where = EventFilter(type, aggregate_id, from_position, to_position)
         page = await reader.events(where, limit, cursor)

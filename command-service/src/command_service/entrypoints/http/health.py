@@ -5,6 +5,7 @@ import time
 from typing import Any
 
 from litestar import Response, get
+from litestar.di import NamedDependency
 from sqlalchemy import text
 
 from command_service.adapters.outbox_relay import outbox_backlog
@@ -46,7 +47,7 @@ async def _outbox(container: Container) -> dict[str, Any]:
 
 
 @get("/api/v1/cqrs/health", tags=["health"], summary="Health of every component")
-async def readiness(container: Container) -> Response[dict[str, Any]]:
+async def readiness(container: NamedDependency[Container]) -> Response[dict[str, Any]]:
     checks = dict(
         await asyncio.gather(
             _check("database", _database(container), 3.0),
