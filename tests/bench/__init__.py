@@ -1,0 +1,1 @@
+"""Benchmarks against baselines run in the same command (`just bench`); never pass/fail tests."""
