@@ -95,8 +95,8 @@ psql_pg() { "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postg
 
 start_pg() {
   pg_setup
-  if is_running readstore-pg && pg_ready; then return 0; fi
-  is_running readstore-pg && die "readstore-pg runs but does not answer on 127.0.0.1:$PG_PORT; see $(log_file readstore-pg)"
+  if alive readstore-pg && pg_ready; then return 0; fi
+  alive readstore-pg && die "readstore-pg runs but does not answer on 127.0.0.1:$PG_PORT; see $(log_file readstore-pg)"
   port_open "$PG_PORT" && die "port $PG_PORT answers but was not started by these scripts; stop it or set READSTORE_PG_PORT"
   mkdir -p "$PGDIR/run"
   [ "$(id -u)" -eq 0 ] && chown "$PG_OS_USER:" "$PGDIR" "$PGDIR/run"
@@ -149,11 +149,14 @@ finally:
 PYEOF
 }
 
+# alive NAME: is_running, and not a zombie that pid 1 has yet to reap (just after a crash).
+alive() { is_running "$1" && [ "$(ps -o stat= -p "$(cat "$(pid_file "$1")")" | cut -c1)" != Z ]; }
+
 install() { "install_$ENGINE"; }
 
 start() {
   install
-  if is_running readstore; then
+  if alive readstore; then
     local running; running="$(cat "$DIR/engine" 2>/dev/null || echo '?')"
     [ "$running" = "$ENGINE" ] || die "the $running read store is running; stop it before starting $ENGINE"
     wait_ready readstore 60 ready || die "our read store (pid $(cat "$(pid_file readstore)")) does not answer on 127.0.0.1:$PORT"
