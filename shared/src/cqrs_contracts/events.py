@@ -67,6 +67,7 @@ class OrderUpdated(EventData):
 
     STREAM_TYPE = "order"
     order_id: str
+    user_id: str | None = None  # the order's owner, so user views need no lookup
     amount: Amount | None = None
     currency: Currency | None = None
     description: str | None = None

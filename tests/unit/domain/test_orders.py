@@ -108,7 +108,7 @@ def test_update_pending_order_emits_only_the_changed_terms() -> None:
     decision = update_order(cmd, state, ctx())
 
     assert only_event(decision) == OrderUpdated(
-        order_id=oid, amount=Decimal("120.00"), updated_at=NOW
+        order_id=oid, user_id=USER, amount=Decimal("120.00"), updated_at=NOW
     )
     after = then(state, decision, "order")
     assert (after.amount, after.status) == (Decimal("120.00"), OrderStatus.PENDING)

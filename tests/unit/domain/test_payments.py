@@ -73,6 +73,7 @@ def test_process_payment_changes_the_payment_and_the_order_stream() -> None:
     assert events_on(decision, "order") == (
         OrderUpdated(
             order_id=oid,
+            user_id=USER,
             status=OrderStatus.PARTIALLY_PAID,
             paid_amount=Decimal("40.00"),
             payment_id=pid,
@@ -193,6 +194,7 @@ def test_refund_changes_the_payment_and_the_order_stream() -> None:
     assert events_on(decision, "order") == (
         OrderUpdated(
             order_id=oid,
+            user_id=USER,
             status=OrderStatus.PARTIALLY_PAID,
             refunded_amount=Decimal("25.00"),
             payment_id=pid,

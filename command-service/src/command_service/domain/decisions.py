@@ -188,7 +188,9 @@ def update_order(c: cmd.UpdateOrder, order: Order | None, ctx: Context) -> Decis
     }
     if not changed:
         raise RuleBrokenError(ErrorCode.NOTHING_TO_CHANGE, "the update changes nothing")
-    event = OrderUpdated.model_validate({"order_id": c.order_id, "updated_at": ctx.now, **changed})
+    event = OrderUpdated.model_validate(
+        {"order_id": c.order_id, "user_id": current.user_id, "updated_at": ctx.now, **changed}
+    )
     return Decision(c.order_id, _one("order", c.order_id, event))
 
 
@@ -241,6 +243,7 @@ def process_payment(c: cmd.ProcessPayment, order: Order | None, ctx: Context) ->
     )
     order_update = OrderUpdated(
         order_id=c.order_id,
+        user_id=current.user_id,
         status=_payment_status(current, paid, current.refunded),
         paid_amount=paid,
         payment_id=pid,
@@ -283,6 +286,7 @@ def refund_payment(
     order_refunded = current_order.refunded + c.amount
     order_update = OrderUpdated(
         order_id=payment.order_id,
+        user_id=current_order.user_id,
         status=_payment_status(current_order, current_order.paid, order_refunded),
         refunded_amount=order_refunded,
         payment_id=c.payment_id,
