@@ -114,6 +114,32 @@ class OrderPaymentReadModel(ReadModel):
     balance: Amount = Decimal("0")
 
 
+# Where each read model lives and the indexes its queries need: (fields, unique).
+COLLECTIONS: dict[str, str] = {
+    "UserReadModel": "users",
+    "OrderReadModel": "orders",
+    "PaymentReadModel": "payments",
+    "UserOrderReadModel": "user_orders",
+    "OrderPaymentReadModel": "order_payments",
+}
+INDEXES: dict[str, list[tuple[tuple[str, ...], bool]]] = {
+    "UserReadModel": [(("email",), False), (("status", "created_at"), False), (("name",), False)],
+    "OrderReadModel": [
+        (("user_id", "created_at"), False),
+        (("status", "created_at"), False),
+        (("currency", "amount"), False),
+        (("created_at",), False),
+    ],
+    "PaymentReadModel": [
+        (("order_id", "processed_at"), False),
+        (("user_id", "processed_at"), False),
+        (("method", "processed_at"), False),
+        (("status",), False),
+    ],
+    "UserOrderReadModel": [(("email",), False)],
+    "OrderPaymentReadModel": [(("user_id",), False), (("status",), False)],
+}
+
 READ_MODELS: dict[str, type[ReadModel]] = {
     cls.NAME: cls
     for cls in (

@@ -76,6 +76,8 @@ class DatabaseSettings(Section):
 
 class RedisSettings(Section):
     url: str = "redis://127.0.0.1:6379/0"
+    prefix: str = "cqrs"  # every key and channel starts with "<prefix>:"
+    cache_ttl: Seconds = 300.0
 
 
 class KafkaSettings(Section):
@@ -127,6 +129,15 @@ class CommandServiceSettings(Section):
     request_timeout: Seconds = 15.0
 
 
+class ProjectorSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = 8004  # admin HTTP: DLQ, projections status, webhook handlers
+    max_retries: int = 5  # attempts for one event before it is dead-lettered
+    retry_backoff: Seconds = 0.2  # first pause; doubles per attempt
+    max_conflict_retries: int = 50  # optimistic-concurrency retries per document
+    rebuild_batch_size: int = 1000
+
+
 class Settings(Section):
     server: ServerSettings = Field(default_factory=ServerSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -134,6 +145,7 @@ class Settings(Section):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     cqrs: CQRSSettings = Field(default_factory=CQRSSettings)
     command_service: CommandServiceSettings = Field(default_factory=CommandServiceSettings)
+    projector: ProjectorSettings = Field(default_factory=ProjectorSettings)
 
 
 _SHORT_NAMES = {

@@ -7,7 +7,8 @@ whenever an event contract changes shape, and bump that event's SCHEMA_VERSION.
 from collections.abc import Callable
 from typing import Any
 
-from cqrs_contracts.events import EVENT_TYPES
+from cqrs_contracts.envelopes import EventEnvelope
+from cqrs_contracts.events import EVENT_TYPES, EventData
 
 Payload = dict[str, Any]
 Upcaster = Callable[[Payload], Payload]
@@ -51,3 +52,19 @@ def upcast(event_type: str, schema_version: int, data: Payload) -> tuple[int, Pa
 def _user_created_v1_to_v2(data: Payload) -> Payload:
     data.setdefault("age", None)
     return data
+
+
+def upcast_envelope(envelope: EventEnvelope) -> EventEnvelope:
+    """The envelope with its data lifted to the current schema version of its type."""
+    if envelope.type not in EVENT_TYPES:
+        return envelope
+    version, data = upcast(envelope.type, envelope.schema_version, envelope.data)
+    return envelope.model_copy(update={"schema_version": version, "data": data})
+
+
+def decode_event(envelope: EventEnvelope) -> EventData | None:
+    """The typed event at its current version, or None for a type this code does not know."""
+    cls = EVENT_TYPES.get(envelope.type)
+    if cls is None:
+        return None
+    return cls.model_validate(upcast_envelope(envelope).data)

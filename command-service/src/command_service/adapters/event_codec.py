@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cqrs_contracts.envelopes import EventEnvelope, EventMetadata
-from cqrs_contracts.events import EVENT_TYPES, EventData
-from cqrs_contracts.upcasting import upcast
+from cqrs_contracts.events import EventData
+from cqrs_contracts.upcasting import decode_event, upcast_envelope
 
 
 def utc(value: datetime) -> datetime:
@@ -19,27 +19,25 @@ def naive_utc(value: datetime) -> datetime:
 
 def envelope_from_row(row: Any) -> EventEnvelope:
     """The stored event lifted to the current schema version of its type."""
-    schema_version, data = row.schema_version, row.data
-    if row.type in EVENT_TYPES:
-        schema_version, data = upcast(row.type, row.schema_version, row.data)
-    return EventEnvelope(
-        event_id=row.event_id,
-        position=row.position,
-        stream_type=row.stream_type,
-        stream_id=row.stream_id,
-        version=row.version,
-        type=row.type,
-        schema_version=schema_version,
-        data=data,
-        metadata=EventMetadata.model_validate(row.metadata or {}),
-        occurred_at=utc(row.occurred_at),
+    return upcast_envelope(
+        EventEnvelope(
+            event_id=row.event_id,
+            position=row.position,
+            stream_type=row.stream_type,
+            stream_id=row.stream_id,
+            version=row.version,
+            type=row.type,
+            schema_version=row.schema_version,
+            data=row.data,
+            metadata=EventMetadata.model_validate(row.metadata or {}),
+            occurred_at=utc(row.occurred_at),
+        )
     )
 
 
 def domain_event(envelope: EventEnvelope) -> EventData | None:
     """The typed event, or None for a type this code does not know."""
-    cls = EVENT_TYPES.get(envelope.type)
-    return cls.model_validate(envelope.data) if cls else None
+    return decode_event(envelope)
 
 
 def event_row(envelope: EventEnvelope) -> dict[str, Any]:

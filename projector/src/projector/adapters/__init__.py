@@ -1,0 +1,1 @@
+"""Adapters: read store, event store reader, Redis cache and notifications, dead letters."""

@@ -1,0 +1,34 @@
+"""The read-store client: exact decimals (Decimal128) and zone-aware datetimes."""
+
+from decimal import Decimal
+from typing import Any
+
+from bson.codec_options import TypeCodec, TypeRegistry
+from bson.decimal128 import Decimal128
+from pymongo import AsyncMongoClient
+
+from cqrs_contracts.settings import MongoSettings
+
+
+class DecimalCodec(TypeCodec):
+    python_type = Decimal
+    bson_type = Decimal128
+
+    def transform_python(self, value: Decimal) -> Decimal128:
+        return Decimal128(value)
+
+    def transform_bson(self, value: Decimal128) -> Decimal:
+        return value.to_decimal()
+
+
+def make_client(settings: MongoSettings) -> AsyncMongoClient[dict[str, Any]]:
+    return AsyncMongoClient(
+        settings.uri,
+        maxPoolSize=settings.max_pool_size,
+        minPoolSize=min(settings.min_pool_size, settings.max_pool_size),
+        maxIdleTimeMS=int(settings.max_idle_time * 1000),
+        serverSelectionTimeoutMS=5000,
+        timeoutMS=10000,
+        tz_aware=True,
+        type_registry=TypeRegistry([DecimalCodec()]),
+    )

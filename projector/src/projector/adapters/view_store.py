@@ -1,0 +1,67 @@
+"""Read models in the read store, written with compare-and-set on a revision counter
+so that concurrent projector replicas never overwrite each other's changes."""
+
+from typing import Any
+
+from pymongo import ASCENDING, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from cqrs_contracts.read_models import COLLECTIONS, INDEXES, ReadModel
+from projector.application.ports import ConcurrentChangeError
+
+REVISION = "_rev"
+
+
+class ViewStore:
+    """One set of read-model collections: the live ones, or a rebuild's staging set
+    (same names plus `suffix`)."""
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], suffix: str = "") -> None:
+        self._db = db
+        self.suffix = suffix
+
+    def collection_name(self, model: type[ReadModel]) -> str:
+        return COLLECTIONS[model.NAME] + self.suffix
+
+    def _collection(self, model: type[ReadModel]) -> Any:
+        return self._db[self.collection_name(model)]
+
+    async def ensure_indexes(self) -> None:
+        for name, specs in INDEXES.items():
+            model_collection = self._db[COLLECTIONS[name] + self.suffix]
+            await model_collection.create_indexes(
+                [
+                    IndexModel([(f, ASCENDING) for f in fields], unique=unique)
+                    for fields, unique in specs
+                ]
+            )
+
+    async def load(self, model: type[ReadModel], doc_id: str) -> tuple[ReadModel | None, int]:
+        """The document and its revision (0 when it does not exist)."""
+        raw = await self._collection(model).find_one({"_id": doc_id})
+        if raw is None:
+            return None, 0
+        revision = int(raw.pop(REVISION, 0))
+        raw["id"] = raw.pop("_id")
+        return model.model_validate(raw), revision
+
+    async def save(self, doc: ReadModel, revision: int) -> int:
+        """Store `doc` if it is still at `revision`; the new revision."""
+        body = doc.model_dump(mode="python", exclude={"id"})
+        body[REVISION] = revision + 1
+        collection = self._collection(type(doc))
+        if revision == 0:
+            try:
+                await collection.insert_one({"_id": doc.id, **body})
+            except DuplicateKeyError as clash:
+                raise ConcurrentChangeError(doc.id) from clash
+        else:
+            result = await collection.replace_one({"_id": doc.id, REVISION: revision}, body)
+            if result.matched_count != 1:
+                raise ConcurrentChangeError(doc.id)
+        return revision + 1
+
+    async def drop_all(self) -> None:
+        for name in COLLECTIONS.values():
+            await self._db.drop_collection(name + self.suffix)

@@ -1,0 +1,29 @@
+"""What the projector needs from the outside, as Protocols."""
+
+from typing import Protocol
+
+from cqrs_contracts.envelopes import EventEnvelope
+from cqrs_contracts.read_models import ChangeNotification, ReadModel
+
+
+class ConcurrentChangeError(Exception):
+    """Another writer changed the document since it was read; read it again."""
+
+
+class Views(Protocol):
+    suffix: str
+
+    async def load(self, model: type[ReadModel], doc_id: str) -> tuple[ReadModel | None, int]: ...
+
+    async def save(self, doc: ReadModel, revision: int) -> int: ...
+
+
+class History(Protocol):
+    async def stream_between(self, stream_id: str, after: int, before: int) -> list[EventEnvelope]:
+        """A stream's events with after < version < before, in version order."""
+
+
+class Notifier(Protocol):
+    async def changed(self, note: ChangeNotification) -> None: ...
+
+    async def event(self, envelope: EventEnvelope) -> None: ...

@@ -1,0 +1,1 @@
+"""Entry points: the Kafka consumer, the admin HTTP API, the CLI."""

@@ -1,0 +1,1 @@
+"""The projector admin API (Litestar)."""

@@ -1,0 +1,89 @@
+"""Projector process: the Kafka consumer runs inside this Litestar app's lifespan, and
+the app serves health and admin routes (dead letters). `create_app` is Granian's target."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Response, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+
+from cqrs_contracts.errors import error_body
+from cqrs_contracts.settings import Settings, load_settings
+from projector.adapters.dead_letters import read_dead_letters, redrive
+from projector.bootstrap import Container, build, close
+from projector.entrypoints.consumer import EventConsumer
+
+
+@get("/health", tags=["health"])
+async def liveness() -> dict[str, str]:
+    return {"status": "ok", "service": "projector"}
+
+
+@get("/api/v1/cqrs/projections", tags=["projections"], summary="Projector status")
+async def status(container: NamedDependency[Container]) -> dict[str, Any]:
+    consumer: EventConsumer = container.extra["consumer"]
+    return {
+        "processed": consumer.processed,
+        "dead_lettered": consumer.dead_lettered,
+        "topic": container.settings.kafka.topic,
+        "group_id": container.settings.kafka.group_id,
+    }
+
+
+@get("/api/v1/cqrs/projections/dlq", tags=["projections"], summary="List dead letters")
+async def list_dead_letters(container: NamedDependency[Container]) -> dict[str, Any]:
+    kafka = container.settings.kafka
+    entries = await read_dead_letters(kafka.bootstrap, kafka.dlq_topic)
+    return {"items": [{"ref": e.ref, **e.__dict__} for e in entries]}
+
+
+@post(
+    "/api/v1/cqrs/projections/dlq/{ref:str}/retry",
+    status_code=202,
+    tags=["projections"],
+    summary="Re-drive one dead letter to the events topic",
+)
+async def retry_dead_letter(
+    ref: FromPath[str], container: NamedDependency[Container]
+) -> Response[Any]:
+    kafka = container.settings.kafka
+    entry = next(
+        (e for e in await read_dead_letters(kafka.bootstrap, kafka.dlq_topic) if e.ref == ref), None
+    )
+    if entry is None:
+        raise NotFoundException(f"no dead letter {ref}")
+    await redrive(container.broker, entry, kafka.topic)
+    return Response({"redriven": ref, "event_id": entry.event_id}, status_code=202)
+
+
+def _lifespan(container: Container):  # type: ignore[no-untyped-def]
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await container.views.ensure_indexes()
+        await container.broker.start()
+        try:
+            yield
+        finally:
+            await close(container)
+
+    return lifespan
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    container = build(settings or load_settings())
+    container.extra["consumer"] = EventConsumer(
+        container.broker, container.projector, container.settings
+    )
+    return Litestar(
+        route_handlers=[liveness, status, list_dead_letters, retry_dead_letter],
+        dependencies={"container": Provide(lambda: container, sync_to_thread=False)},
+        exception_handlers={
+            NotFoundException: lambda _, exc: Response(
+                error_body("not_found", str(exc.detail)), status_code=404
+            )
+        },
+        lifespan=[_lifespan(container)],
+    )
