@@ -46,8 +46,8 @@ async def read_dead_letters(bootstrap: str, topic: str, limit: int = 1000) -> li
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
         entries: list[DeadLetter] = []
-        while (
-            any(await consumer.position(p) < ends[p] for p in partitions) and len(entries) < limit
+        while len(entries) < limit and any(
+            [await consumer.position(p) < ends[p] for p in partitions]
         ):
             batch = await consumer.getmany(*partitions, timeout_ms=1000)
             for records in batch.values():
