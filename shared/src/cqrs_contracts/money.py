@@ -4,12 +4,16 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, PlainSerializer
+from pydantic import AfterValidator, Field, PlainSerializer
 
-# Exact decimal amounts; serialised in JSON as strings ("12.50") so nothing is rounded.
+CENT = Decimal("0.01")
+
+# Exact decimal amounts in cents ("40" becomes 40.00); serialised in JSON as strings
+# ("12.50") so nothing is rounded on the way.
 Amount = Annotated[
     Decimal,
     Field(max_digits=14, decimal_places=2),
+    AfterValidator(lambda d: d.quantize(CENT)),
     PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json"),
 ]
 
