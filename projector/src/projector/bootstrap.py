@@ -5,6 +5,7 @@ from typing import Any
 
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -12,8 +13,10 @@ from cqrs_contracts.settings import Settings
 from projector.adapters.event_source import EventSource
 from projector.adapters.mongo import make_client
 from projector.adapters.notifier import RedisNotifier
+from projector.adapters.rebuild_control import RebuildControl
 from projector.adapters.view_store import ViewStore
 from projector.application.projector import Projector
+from projector.application.rebuild import Rebuild, staging_suffix
 
 
 @dataclass
@@ -45,6 +48,30 @@ def build(settings: Settings) -> Container:
         max_conflict_retries=settings.projector.max_conflict_retries,
     )
     return Container(settings, mongo, engine, redis, broker, views, events, projector)
+
+
+def read_db(container: Container) -> AsyncDatabase[dict[str, Any]]:
+    return container.mongo[container.settings.database.mongodb.database]
+
+
+async def watch_rebuilds(container: Container) -> None:
+    """Keep the live projector writing to a rebuild's staging collections while one runs."""
+
+    def on_change(suffix: str | None) -> None:
+        staging = [ViewStore(read_db(container), suffix)] if suffix else []
+        container.projector.views = [container.views, *staging]
+
+    await RebuildControl(read_db(container)).watch(on_change)
+
+
+def make_rebuild(container: Container) -> Rebuild:
+    return Rebuild(
+        live=container.views,
+        staging=ViewStore(read_db(container), staging_suffix()),
+        events=container.events,
+        control=RebuildControl(read_db(container)),
+        batch=container.settings.projector.rebuild_batch_size,
+    )
 
 
 async def close(container: Container) -> None:

@@ -74,6 +74,11 @@ class EventSource:
         async with self._engine.connect() as conn:
             return int(await conn.scalar(select(func.max(events.c.position))) or 0)
 
+    async def count(self, after: int, up_to: int) -> int:
+        query = select(func.count()).where(events.c.position > after, events.c.position <= up_to)
+        async with self._engine.connect() as conn:
+            return int(await conn.scalar(query) or 0)
+
     async def replay(
         self, after: int, up_to: int, batch: int
     ) -> AsyncIterator[list[EventEnvelope]]:

@@ -3,7 +3,7 @@
 from decimal import Decimal
 from typing import Any
 
-from bson.codec_options import TypeCodec, TypeRegistry
+from bson.codec_options import CodecOptions, TypeCodec, TypeRegistry
 from bson.decimal128 import Decimal128
 from pymongo import AsyncMongoClient
 
@@ -19,6 +19,12 @@ class DecimalCodec(TypeCodec):
 
     def transform_bson(self, value: Decimal128) -> Decimal:
         return value.to_decimal()
+
+
+# Read-model collections always use these, whatever client they come from.
+CODECS: CodecOptions[dict[str, Any]] = CodecOptions(
+    tz_aware=True, type_registry=TypeRegistry([DecimalCodec()])
+)
 
 
 def make_client(settings: MongoSettings) -> AsyncMongoClient[dict[str, Any]]:

@@ -31,3 +31,15 @@ class RedisNotifier:
 
     async def event(self, envelope: EventEnvelope) -> None:
         await self._redis.publish(f"{self._p}:events", envelope.model_dump_json())
+
+
+async def forget_cached(redis: Redis, prefix: str, read_models: list[str]) -> int:
+    """Drop every cached document and list of these read models; the keys removed."""
+    removed = 0
+    for name in read_models:
+        keys = [k async for k in redis.scan_iter(match=f"{prefix}:cache:{name}:*", count=500)]
+        if keys:
+            removed += await redis.delete(*keys)
+        await redis.incr(f"{prefix}:cache:gen:{name}")
+    await redis.publish(f"{prefix}:rm:rebuilt", ",".join(read_models))
+    return removed

@@ -8,6 +8,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from cqrs_contracts.read_models import COLLECTIONS, INDEXES, ReadModel
+from projector.adapters.mongo import CODECS
 from projector.application.ports import ConcurrentChangeError
 
 REVISION = "_rev"
@@ -25,7 +26,7 @@ class ViewStore:
         return COLLECTIONS[model.NAME] + self.suffix
 
     def _collection(self, model: type[ReadModel]) -> Any:
-        return self._db[self.collection_name(model)]
+        return self._db.get_collection(self.collection_name(model), codec_options=CODECS)
 
     async def ensure_indexes(self) -> None:
         for name, specs in INDEXES.items():
@@ -61,6 +62,9 @@ class ViewStore:
             if result.matched_count != 1:
                 raise ConcurrentChangeError(doc.id)
         return revision + 1
+
+    async def all_ids(self, model: type[ReadModel]) -> list[str]:
+        return [str(d["_id"]) async for d in self._collection(model).find({}, {"_id": 1})]
 
     async def drop_all(self) -> None:
         for name in COLLECTIONS.values():

@@ -46,12 +46,67 @@ async def _dlq_retry(ref: str) -> None:
     print(f"re-drove {ref} ({entry.event_id})")
 
 
+async def _rebuild() -> None:
+    from tqdm import tqdm
+
+    from cqrs_contracts.read_models import READ_MODELS
+    from projector.adapters.notifier import forget_cached
+    from projector.bootstrap import build, close, make_rebuild
+
+    container = build(load_settings())
+    rebuild = make_rebuild(container)
+    bar = tqdm(total=0, unit="ev", desc="rebuild", smoothing=0.1)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    async def switched() -> None:
+        bar.close()
+        prefix = container.settings.redis.prefix
+        await forget_cached(container.redis, prefix, list(READ_MODELS))
+
+    try:
+        done = await rebuild.run(progress, switched)
+    finally:
+        await close(container)
+    print(f"rebuilt {len(READ_MODELS)} read models from {done} events; readers switched")
+
+
+async def _verify() -> int:
+    from projector.application.consistency import check
+    from projector.bootstrap import build, close
+
+    container = build(load_settings())
+    try:
+        report = await check(container.views, container.events)
+    finally:
+        await close(container)
+    print(
+        json.dumps(
+            {
+                "consistent": report.consistent,
+                "events": report.events,
+                "documents": report.documents,
+                "missing": report.missing[:20],
+                "extra": report.extra[:20],
+                "different": report.different[:5],
+            },
+            indent=2,
+            default=str,
+        )
+    )
+    return 0 if report.consistent else 1
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="projector")
     sub = parser.add_subparsers(dest="what", required=True)
     serve = sub.add_parser("serve", help="consume cqrs-events into the read models (+ admin HTTP)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    sub.add_parser("rebuild", help="rebuild every read model from the event store, no downtime")
+    sub.add_parser("verify", help="compare every read model with a clean replay (exit 1 if not)")
     dlq = sub.add_parser("dlq", help="dead letters")
     dlq_sub = dlq.add_subparsers(dest="dlq_what", required=True)
     dlq_sub.add_parser("list")
@@ -59,6 +114,11 @@ def main() -> None:
     retry.add_argument("ref", help="partition:offset, as listed")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.what == "verify":
+        raise SystemExit(asyncio.run(_verify()))
+    if args.what == "rebuild":
+        asyncio.run(_rebuild())
+        return
     if args.what == "dlq":
         asyncio.run(_dlq_list() if args.dlq_what == "list" else _dlq_retry(args.ref))
         return

@@ -68,6 +68,8 @@ def project(
         update={
             "versions": versions,
             "last_position": max(result.last_position, envelope.position or 0),
-            "updated_at": envelope.occurred_at,
+            # max, not last: documents fed by several streams must not depend on the
+            # order in which partitions deliver
+            "updated_at": max(filter(None, (result.updated_at, envelope.occurred_at))),
         }
     )

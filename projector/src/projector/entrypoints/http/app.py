@@ -1,6 +1,7 @@
 """Projector process: the Kafka consumer runs inside this Litestar app's lifespan, and
 the app serves health and admin routes (dead letters). `create_app` is Granian's target."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,7 +14,8 @@ from litestar.params import FromPath
 from cqrs_contracts.errors import error_body
 from cqrs_contracts.settings import Settings, load_settings
 from projector.adapters.dead_letters import read_dead_letters, redrive
-from projector.bootstrap import Container, build, close
+from projector.adapters.rebuild_control import stop
+from projector.bootstrap import Container, build, close, watch_rebuilds
 from projector.entrypoints.consumer import EventConsumer
 
 
@@ -63,10 +65,12 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await container.views.ensure_indexes()
+        watcher = asyncio.create_task(watch_rebuilds(container), name="rebuild-watch")
         await container.broker.start()
         try:
             yield
         finally:
+            await stop(watcher)
             await close(container)
 
     return lifespan

@@ -1,0 +1,25 @@
+"""Read models in memory: the reference a consistency check compares the store with."""
+
+from cqrs_contracts.read_models import ReadModel
+from projector.application.ports import ConcurrentChangeError
+
+
+class MemoryViews:
+    suffix = ""
+
+    def __init__(self) -> None:
+        self.docs: dict[tuple[str, str], tuple[ReadModel, int]] = {}
+
+    async def ensure_indexes(self) -> None:
+        return None
+
+    async def load(self, model: type[ReadModel], doc_id: str) -> tuple[ReadModel | None, int]:
+        doc, revision = self.docs.get((model.NAME, doc_id), (None, 0))
+        return doc, revision
+
+    async def save(self, doc: ReadModel, revision: int) -> int:
+        _, current = self.docs.get((doc.NAME, doc.id), (None, 0))
+        if current != revision:
+            raise ConcurrentChangeError(doc.id)
+        self.docs[(doc.NAME, doc.id)] = (doc, revision + 1)
+        return revision + 1

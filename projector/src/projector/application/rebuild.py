@@ -1,0 +1,101 @@
+"""Rebuild every read model from the event store (the source of truth), with no downtime:
+
+1. announce a staging suffix: live projectors start writing to staging too;
+2. wait until every replica has seen it, then replay the whole event store into
+   staging (per-stream versions make the overlap with live writes harmless);
+3. switch: each staging collection replaces its live one in one rename;
+4. stop the dual writes, drop what replicas wrote to staging in flight, then replay
+   the tail again into the live collections, so an event a replica applied to the
+   old collection during the switch is not lost;
+5. drop cached documents, so readers see the rebuilt data at once."""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from cqrs_contracts.envelopes import EventEnvelope
+from projector.application.ports import History, Views
+from projector.application.projector import Projector
+
+TAIL_MARGIN = 1000  # positions replayed again after the switch (late commits, in-flight)
+
+
+class EventLog(History, Protocol):
+    async def max_position(self) -> int: ...
+
+    async def count(self, after: int, up_to: int) -> int: ...
+
+    def replay(self, after: int, up_to: int, batch: int) -> AsyncIterator[list[EventEnvelope]]: ...
+
+
+class Switchboard(Protocol):
+    async def begin(self, suffix: str) -> None: ...
+
+    async def switch(self, suffix: str) -> None: ...
+
+    async def end(self) -> None: ...
+
+    async def discard(self, suffix: str) -> None: ...
+
+
+Progress = Callable[[int, int], None]  # (events done, events in total)
+
+
+@dataclass
+class Rebuild:
+    live: Views
+    staging: Views
+    events: EventLog
+    control: Switchboard
+    settle_seconds: float = 2.5
+    batch: int = 1000
+
+    async def run(self, progress: Progress, on_switched: Callable[[], Awaitable[None]]) -> int:
+        """Rebuild; the number of events replayed into staging."""
+        await self.staging.ensure_indexes()
+        await self.control.begin(self.staging.suffix)
+        try:
+            await asyncio.sleep(self.settle_seconds)  # every replica now writes to staging
+            replayer = Projector(views=[self.staging], history=self.events, notifier=None)
+            start = await self.events.max_position()
+            total = await self.events.count(0, start)
+            done = await self._replay(replayer, 0, start, progress=progress, total=total)
+            end = await self.events.max_position()  # what arrived meanwhile, once more
+            total += await self.events.count(start, end)
+            done += await self._replay(
+                replayer, start, end, progress=progress, total=total, done_before=done
+            )
+            await self.control.switch(self.staging.suffix)
+        finally:
+            await self.control.end()
+        await asyncio.sleep(self.settle_seconds)  # replicas stop writing to staging
+        await self.control.discard(self.staging.suffix)
+        healer = Projector(views=[self.live], history=self.events, notifier=None)
+        await self._replay(healer, max(end - TAIL_MARGIN, 0), await self.events.max_position())
+        await on_switched()
+        return done
+
+    async def _replay(
+        self,
+        projector: Projector,
+        after: int,
+        up_to: int,
+        *,
+        progress: Progress | None = None,
+        total: int = 0,
+        done_before: int = 0,
+    ) -> int:
+        done = 0
+        async for batch in self.events.replay(after, up_to, self.batch):
+            for envelope in batch:
+                await projector.handle(envelope)
+            done += len(batch)
+            if progress is not None:
+                progress(done_before + done, total)
+        return done
+
+
+def staging_suffix() -> str:
+    return f"__rebuild_{int(time.time())}"
