@@ -138,6 +138,14 @@ class ProjectorSettings(Section):
     rebuild_batch_size: int = 1000
 
 
+class QueryServiceSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = 8002
+    workers: int = 1
+    consistency_timeout: Seconds = 5.0  # the longest a query waits for a consistency token
+    query_timeout: Seconds = 10.0
+
+
 class Settings(Section):
     server: ServerSettings = Field(default_factory=ServerSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -146,6 +154,7 @@ class Settings(Section):
     cqrs: CQRSSettings = Field(default_factory=CQRSSettings)
     command_service: CommandServiceSettings = Field(default_factory=CommandServiceSettings)
     projector: ProjectorSettings = Field(default_factory=ProjectorSettings)
+    query_service: QueryServiceSettings = Field(default_factory=QueryServiceSettings)
 
 
 _SHORT_NAMES = {

@@ -1,45 +1,56 @@
-"""After a read model changed: drop its cache entries, then tell every query replica.
-
-Keys and channels (all under the configured prefix, e.g. "cqrs"):
-  cache:<ReadModel>:<id>     a cached document (the query service fills it)
-  cache:gen:<ReadModel>      a generation counter; list caches include it, so an INCR
-                             invalidates every cached list of that read model at once
-  rm:<ReadModel>             channel: every change of that read model
-  rm:<ReadModel>:<id>        channel: changes of one document
-  events                     channel: the event feed (every event, once)
-"""
+"""After a read model changed: drop its cache entries, then tell every query replica;
+after an event is in every read model: record its version and feed it on.
+Key and channel names: `cqrs_contracts.channels`."""
 
 from redis.asyncio import Redis
 
+from cqrs_contracts import channels as ch
 from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_contracts.read_models import ChangeNotification
+
+
+APPLIED_TTL_SECONDS = 7 * 86400
+# SET key to ARGV[1] unless it already holds a higher version (versions never go back).
+_RAISE_TO = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > current then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+end
+return current
+"""
 
 
 class RedisNotifier:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
         self._p = prefix
+        self._raise_to = redis.register_script(_RAISE_TO)
 
     async def changed(self, note: ChangeNotification) -> None:
-        payload = note.model_dump_json()
+        payload, p = note.model_dump_json(), self._p
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.delete(f"{self._p}:cache:{note.read_model}:{note.id}")
-            pipe.incr(f"{self._p}:cache:gen:{note.read_model}")
-            pipe.publish(f"{self._p}:rm:{note.read_model}", payload)
-            pipe.publish(f"{self._p}:rm:{note.read_model}:{note.id}", payload)
+            pipe.delete(ch.cached_doc(p, note.read_model, note.id))
+            pipe.incr(ch.generation(p, note.read_model))
+            pipe.publish(ch.read_model_channel(p, note.read_model), payload)
+            pipe.publish(ch.document_channel(p, note.read_model, note.id), payload)
             await pipe.execute()
 
     async def event(self, envelope: EventEnvelope) -> None:
-        await self._redis.publish(f"{self._p}:events", envelope.model_dump_json())
+        """The event is in every read model: record it for waiting queries, then feed it."""
+        await self._raise_to(
+            keys=[ch.applied(self._p, envelope.stream_id)],
+            args=[envelope.version, APPLIED_TTL_SECONDS],
+        )
+        await self._redis.publish(ch.events_channel(self._p), envelope.model_dump_json())
 
 
 async def forget_cached(redis: Redis, prefix: str, read_models: list[str]) -> int:
     """Drop every cached document and list of these read models; the keys removed."""
     removed = 0
     for name in read_models:
-        keys = [k async for k in redis.scan_iter(match=f"{prefix}:cache:{name}:*", count=500)]
+        keys = [k async for k in redis.scan_iter(match=ch.cached_pattern(prefix, name), count=500)]
         if keys:
             removed += await redis.delete(*keys)
-        await redis.incr(f"{prefix}:cache:gen:{name}")
-    await redis.publish(f"{prefix}:rm:rebuilt", ",".join(read_models))
+        await redis.incr(ch.generation(prefix, name))
+    await redis.publish(ch.rebuilt_channel(prefix), ",".join(read_models))
     return removed

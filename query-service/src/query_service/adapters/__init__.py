@@ -1,0 +1,1 @@
+"""Adapters: Beanie read models, Redis cache, consistency waits, the query log."""

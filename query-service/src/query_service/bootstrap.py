@@ -1,0 +1,69 @@
+"""The one place that reads settings and wires the query-service's adapters."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from redis.asyncio import Redis
+
+from cqrs_contracts import channels as ch
+from cqrs_contracts.read_models import ChangeNotification
+from cqrs_contracts.settings import Settings
+from query_service.adapters.cache import ReadCache
+from query_service.adapters.consistency import ConsistencyWaiter
+from query_service.adapters.corrections import Corrections
+from query_service.adapters.query_log import QueryLog
+from query_service.adapters.read_store import ReadStore
+from query_service.queries.service import QueryService
+
+
+@dataclass
+class Container:
+    settings: Settings
+    mongo: AsyncMongoClient[dict[str, Any]]
+    redis: Redis
+    queries: QueryService
+    corrections: Corrections
+    live_clients: int = 0
+
+    @property
+    def db(self) -> AsyncDatabase[dict[str, Any]]:
+        return self.mongo[self.settings.database.mongodb.database]
+
+    async def announce(self, read_model: str, doc_id: str, data: dict[str, Any] | None) -> None:
+        """Tell caches and every replica about an admin correction, as the projector does."""
+        p = self.settings.redis.prefix
+        versions = (data or {}).get("versions", {})
+        note = ChangeNotification(
+            read_model=read_model, id=doc_id, version=versions.get(doc_id, 0), position=0, data=data
+        ).model_dump_json()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.delete(ch.cached_doc(p, read_model, doc_id))
+            pipe.incr(ch.generation(p, read_model))
+            pipe.publish(ch.read_model_channel(p, read_model), note)
+            pipe.publish(ch.document_channel(p, read_model, doc_id), note)
+            await pipe.execute()
+
+
+def build(settings: Settings) -> Container:
+    """Every adapter, unconnected: connections open in the startup hooks."""
+    mongo_cfg = settings.database.mongodb
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        mongo_cfg.uri,
+        tz_aware=True,
+        maxPoolSize=mongo_cfg.max_pool_size,
+        serverSelectionTimeoutMS=5000,
+        timeoutMS=int(settings.query_service.query_timeout * 1000),
+    )
+    redis = Redis.from_url(settings.redis.url, socket_timeout=5, socket_connect_timeout=5)
+    prefix = settings.redis.prefix
+    db = mongo[mongo_cfg.database]
+    queries = QueryService(
+        store=ReadStore(),
+        cache=ReadCache(redis, prefix, settings.redis.cache_ttl, settings.cqrs.caching_enabled),
+        waiter=ConsistencyWaiter(redis, prefix),
+        log=QueryLog(db, settings.cqrs.max_queries),
+        settings=settings,
+    )
+    return Container(settings, mongo, redis, queries, Corrections(db))

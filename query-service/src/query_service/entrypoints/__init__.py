@@ -1,0 +1,1 @@
+"""Entry points: the HTTP API and WebSocket, the CLI."""

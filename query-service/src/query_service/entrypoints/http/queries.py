@@ -1,0 +1,64 @@
+"""POST /queries (the eight query types), GET /queries/{id}, GET /queries (the query log)."""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from pydantic import ValidationError
+
+from cqrs_contracts.queries import QueryRequest
+from query_service.adapters.query_log import QueryLog
+from query_service.queries.service import QueryService
+
+
+class QueryController(Controller):
+    path = "/api/v1/cqrs/queries"
+    tags = ("queries",)
+
+    @post("/", status_code=200, summary="Run a query")
+    async def run(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[dict[str, Any]],
+        queries: NamedDependency[QueryService],
+    ) -> Response[dict[str, Any]]:
+        try:
+            body = QueryRequest.model_validate(data)
+        except ValidationError as invalid:
+            fields = [
+                {"field": ".".join(map(str, e["loc"])), "message": e["msg"]}
+                for e in invalid.errors()
+            ]
+            raise ValidationException("invalid query envelope", extra=fields) from invalid
+        allow_stale = body.allow_stale or request.headers.get("x-allow-stale", "").lower() == "true"
+        answer = await queries.run(
+            body.model_copy(update={"allow_stale": allow_stale}),
+            actor=request.headers.get("x-actor"),
+            token=request.headers.get("x-consistency-token"),
+        )
+        return Response(answer.body, status_code=answer.status, headers=answer.headers)
+
+    @get("/{query_id:str}", summary="One query from the log")
+    async def get_one(
+        self, query_id: FromPath[str], query_log: NamedDependency[QueryLog]
+    ) -> dict[str, Any]:
+        entry = await query_log.get(query_id)
+        if entry is None:
+            raise NotFoundException(f"query {query_id} not found")
+        return entry
+
+    @get("/", summary="The query log, newest first")
+    async def list_all(
+        self,
+        *,
+        query_log: NamedDependency[QueryLog],
+        type: FromQuery[str | None] = None,
+        since: FromQuery[datetime | None] = None,
+        limit: Annotated[int, Parameter(ge=1, le=100)] = 50,
+        cursor: FromQuery[str | None] = None,
+    ) -> dict[str, Any]:
+        items, next_cursor = await query_log.page(type, since, limit, cursor)
+        return {"items": items, "next_cursor": next_cursor}

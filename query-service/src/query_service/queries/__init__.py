@@ -1,0 +1,1 @@
+"""Query handlers: typed query in, read-model data out; no domain here."""

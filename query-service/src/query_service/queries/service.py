@@ -1,0 +1,197 @@
+"""Run a query: validate it against its contract, wait for a consistency token when one
+is given, answer from the cache or the read store, and log it."""
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from cqrs_contracts import queries as q
+from cqrs_contracts.consistency import InvalidTokenError, decode_token
+from cqrs_contracts.errors import ErrorCode, error_body
+from cqrs_contracts.settings import Settings
+from query_service.adapters.cache import ReadCache
+from query_service.adapters.consistency import ConsistencyWaiter
+from query_service.adapters.query_log import QueryLog
+from query_service.adapters.read_store import ReadStore
+from query_service.queries.filters import (
+    BadQueryError,
+    after_cursor,
+    build_filter,
+    make_cursor,
+    sort_of,
+)
+
+
+class QueryFailedError(Exception):
+    def __init__(self, status: int, code: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = error_body(code, message, **details)
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class QueryService:
+    store: ReadStore
+    cache: ReadCache
+    waiter: ConsistencyWaiter
+    log: QueryLog
+    settings: Settings
+    _pending_logs: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def run(self, request: q.QueryRequest, actor: str | None, token: str | None) -> Answer:
+        started = time.perf_counter()
+        query_id = str(uuid.uuid4())
+        outcome: dict[str, Any] = {"from_cache": False, "stale": False}
+        try:
+            query = self._parse(request)
+            if token:
+                outcome["stale"] = await self._wait(token, request.allow_stale)
+            result = await self._execute(query, outcome)
+            body = {"query_id": query_id, "type": request.type, **outcome, **result}
+            headers = {"X-Consistency": "stale"} if outcome["stale"] else {}
+            answer = Answer(200, body, headers)
+        except QueryFailedError as failed:
+            answer = Answer(failed.status, failed.body)
+        self._log(
+            query_id=query_id,
+            request=request,
+            actor=actor,
+            answer=answer,
+            outcome=outcome,
+            started=started,
+        )
+        return answer
+
+    def _parse(self, request: q.QueryRequest) -> q.QueryData:
+        supported = self.settings.cqrs.supported_query_types
+        contract = q.QUERY_TYPES.get(request.type)
+        if contract is None or (supported and request.type not in supported):
+            known = sorted(t for t in q.QUERY_TYPES if not supported or t in supported)
+            raise QueryFailedError(
+                400, ErrorCode.UNKNOWN_TYPE, f"unknown query type {request.type!r}", supported=known
+            )
+        try:
+            return contract.model_validate(request.data)
+        except ValidationError as invalid:
+            fields = [
+                {
+                    "field": ".".join(map(str, e["loc"])) or "data",
+                    "message": e["msg"],
+                    "rule": e["type"],
+                }
+                for e in invalid.errors()
+            ]
+            raise QueryFailedError(
+                422, ErrorCode.VALIDATION_FAILED, "invalid query", fields=fields
+            ) from invalid
+
+    async def _wait(self, token: str, allow_stale: bool) -> bool:
+        """Whether the answer will be stale (the wait ran out and stale was allowed)."""
+        try:
+            wanted = decode_token(token)
+        except InvalidTokenError as bad:
+            raise QueryFailedError(400, ErrorCode.BAD_REQUEST, str(bad)) from bad
+        timeout = self.settings.query_service.consistency_timeout
+        behind = await self.waiter.wait(wanted, timeout)
+        if behind and not allow_stale:
+            raise QueryFailedError(
+                504,
+                ErrorCode.TIMEOUT,
+                f"read models did not reach the token within {timeout}s",
+                behind=[f"{b.stream_type}:{b.stream_id}@{b.version}" for b in behind],
+            )
+        return bool(behind)
+
+    async def _execute(self, query: q.QueryData, outcome: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(query, q.ListQuery):
+            return await self._list(query, outcome)
+        doc_id = str(getattr(query, query.ID_FIELD))  # type: ignore[attr-defined]
+        return await self._get(query.READ_MODEL, doc_id, outcome)
+
+    async def _get(self, read_model: str, doc_id: str, outcome: dict[str, Any]) -> dict[str, Any]:
+        key = self.cache.doc_key(read_model, doc_id)
+        data = await self.cache.get(key)
+        if data is not None:
+            outcome["from_cache"] = True
+        else:
+            generation = await self.cache.generation(read_model)
+            doc = await self.store.get(read_model, doc_id)
+            if doc is None:
+                raise QueryFailedError(404, ErrorCode.NOT_FOUND, f"{read_model} {doc_id} not found")
+            data = doc.model_dump(mode="json")
+            await self.cache.put(key, data, read_model, generation)
+        return {"result": data, "version": data.get("versions", {}).get(doc_id, 0)}
+
+    async def _list(self, query: q.ListQuery, outcome: dict[str, Any]) -> dict[str, Any]:
+        read_model = query.READ_MODEL
+        generation = await self.cache.generation(read_model)
+        params = {"q": type(query).__name__, **query.model_dump(mode="json")}
+        key = self.cache.list_key(read_model, generation, params)
+        cached = await self.cache.get(key)
+        if cached is not None:
+            outcome["from_cache"] = True
+            return {"result": cached}
+        try:
+            where = build_filter(query)
+            sort = sort_of(query)
+            if query.cursor:
+                where = (
+                    {"$and": [where, after_cursor(query.cursor, *sort)]}
+                    if where
+                    else after_cursor(query.cursor, *sort)
+                )
+        except BadQueryError as bad:
+            raise QueryFailedError(
+                422,
+                ErrorCode.VALIDATION_FAILED,
+                str(bad),
+                fields=[{"field": bad.field, "message": str(bad)}],
+            ) from bad
+        page = await self.store.page(read_model, where, sort, query.limit)
+        items = [d.model_dump(mode="json") for d in page.items]
+        last = page.items[-1] if page.has_more else None
+        result = {
+            "items": items,
+            "next_cursor": make_cursor(getattr(last, sort[0]), str(last.id)) if last else None,
+        }
+        await self.cache.put(key, result, read_model, generation)
+        return {"result": result}
+
+    def _log(
+        self,
+        *,
+        query_id: str,
+        request: q.QueryRequest,
+        actor: str | None,
+        answer: Answer,
+        outcome: dict[str, Any],
+        started: float,
+    ) -> None:
+        entry = {
+            "query_id": query_id,
+            "type": request.type,
+            "data": request.data,
+            "actor": actor,
+            "status": answer.status,
+            "source": "cache" if outcome["from_cache"] else "store",
+            "stale": outcome["stale"],
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            "at": datetime.now(UTC),
+        }
+        if not self.settings.cqrs.auditing_enabled:
+            return
+        task = asyncio.create_task(self.log.record(entry))
+        self._pending_logs.add(task)
+        task.add_done_callback(self._pending_logs.discard)
