@@ -1,14 +1,19 @@
 """A projector (consumer + admin app) and a command-service, both wired to this run's
 database, topic, read-store database and Redis prefix."""
 
+import uuid
 from collections.abc import AsyncIterator, Callable
 
 import pytest
 from litestar.testing import AsyncTestClient
 from pymongo import AsyncMongoClient
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from command_service.entrypoints.http.app import create_app as create_command_app
 from cqrs_contracts.settings import Settings
+from projector.adapters.event_source import EventSource
+from projector.adapters.mongo import make_client
+from projector.adapters.view_store import ViewStore
 from projector.entrypoints.http.app import create_app as create_projector_app
 from tests.integration.command_service.conftest import (  # noqa: F401 - shared fixtures
     event_store_db,
@@ -42,3 +47,31 @@ async def projector_admin(projector_settings: Settings) -> AsyncIterator[AsyncTe
 @pytest.fixture
 def read_db(mongo_client: AsyncMongoClient, mongo_database: str):  # type: ignore[no-untyped-def]
     return mongo_client[mongo_database]
+
+
+@pytest.fixture
+async def event_source(
+    mysql_database: str,
+    event_store_db: str,  # noqa: F811 - the fixture: migrated first
+) -> AsyncIterator[EventSource]:
+    """A reader of this run's (migrated) event store, as the projector fills gaps."""
+    engine = create_async_engine(mysql_database)
+    yield EventSource(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def view_stores(projector_settings: Settings) -> AsyncIterator[Callable[[], ViewStore]]:
+    """Makes ViewStores on fresh collection suffixes of this run's read store; dropped after."""
+    mongo = projector_settings.database.mongodb
+    client = make_client(mongo)
+    made: list[ViewStore] = []
+
+    def make() -> ViewStore:
+        made.append(ViewStore(client[mongo.database], suffix=f"_t{uuid.uuid4().hex[:10]}"))
+        return made[-1]
+
+    yield make
+    for store in made:
+        await store.drop_all()
+    await client.close()

@@ -15,7 +15,9 @@ async def send(commands: AsyncTestClient, type_: str, **data: Any) -> dict[str, 
     return response.json()
 
 
-async def wait_for(read_db: Any, collection: str, doc_id: str, stream_id: str, version: int) -> dict:
+async def wait_for(
+    read_db: Any, collection: str, doc_id: str, stream_id: str, version: int
+) -> dict:
     for _ in range(200):
         doc = await read_db[collection].find_one({"_id": doc_id})
         if doc and doc["versions"].get(stream_id, 0) >= version:
@@ -31,7 +33,9 @@ async def test_user_order_payment_flow_reaches_every_read_model(
     uid = user["aggregate_id"]
     order = await send(commands, "CreateOrder", user_id=uid, amount="100.00", currency="EUR")
     oid = order["aggregate_id"]
-    payment = await send(commands, "ProcessPayment", order_id=oid, amount="40", currency="EUR", method="upi")
+    payment = await send(
+        commands, "ProcessPayment", order_id=oid, amount="40", currency="EUR", method="upi"
+    )
     pid = payment["aggregate_id"]
 
     users = await wait_for(read_db, "users", uid, uid, 1)
