@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from faststream.kafka import KafkaBroker
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from command_service.adapters.kafka_publisher import KafkaPublisher, make_broker
@@ -23,6 +24,7 @@ class Container:
     commands: CommandService
     importer: EventImporter
     reader: LogReader
+    redis: Redis  # shared rate-limit counters
 
 
 def make_engine(settings: Settings) -> AsyncEngine:
@@ -53,4 +55,5 @@ def build(settings: Settings) -> Container:
         commands=CommandService(store, settings, on_commit=on_commit),
         importer=EventImporter(store, settings.cqrs.supported_event_types),
         reader=LogReader(engine),
+        redis=Redis.from_url(settings.redis.url, socket_timeout=5, socket_connect_timeout=5),
     )

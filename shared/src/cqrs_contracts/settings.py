@@ -146,6 +146,30 @@ class QueryServiceSettings(Section):
     query_timeout: Seconds = 10.0
 
 
+class RateLimits(Section):
+    """Requests per minute per client (token subject, else address), per route group;
+    counted in Redis, so the limit holds across every replica."""
+
+    enabled: bool = True
+    commands: int = 1200
+    queries: int = 6000
+    admin: int = 120
+    default: int = 3000
+
+
+class SecuritySettings(Section):
+    auth_enabled: bool = False  # JWT bearer tokens with roles reader / writer / admin
+    jwt_algorithm: str = "HS256"  # HS256 (jwt_secret) or RS256 (jwt_public_key)
+    jwt_secret: str = "change-me-in-production"  # noqa: S105 - local default
+    jwt_public_key: str = ""  # PEM, for RS256
+    jwt_issuer: str = "cqrs-platform"
+    jwt_audience: str = "cqrs-api"
+    cors_allow_origins: list[str] = Field(default_factory=lambda: ["*"])
+    max_body_bytes: int = 1024 * 1024
+    request_timeout: Seconds = 15.0
+    rate_limits: RateLimits = Field(default_factory=RateLimits)
+
+
 class Settings(Section):
     server: ServerSettings = Field(default_factory=ServerSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -155,6 +179,7 @@ class Settings(Section):
     command_service: CommandServiceSettings = Field(default_factory=CommandServiceSettings)
     projector: ProjectorSettings = Field(default_factory=ProjectorSettings)
     query_service: QueryServiceSettings = Field(default_factory=QueryServiceSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
 
 
 _SHORT_NAMES = {
@@ -172,6 +197,7 @@ _SHORT_NAMES = {
 }
 _LIST_KEYS = {
     ("kafka", "brokers"),
+    ("security", "cors_allow_origins"),
     *(("cqrs", f"supported_{kind}_types") for kind in ("command", "query", "event", "read_model")),
 }
 

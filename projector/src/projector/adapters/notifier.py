@@ -8,7 +8,6 @@ from cqrs_contracts import channels as ch
 from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_contracts.read_models import ChangeNotification
 
-
 APPLIED_TTL_SECONDS = 7 * 86400
 # SET key to ARGV[1] unless it already holds a higher version (versions never go back).
 _RAISE_TO = """

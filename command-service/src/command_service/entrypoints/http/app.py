@@ -8,25 +8,19 @@ from contextlib import asynccontextmanager
 from aiokafka.errors import KafkaError
 from litestar import Litestar
 from litestar.di import Provide
-from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from sqlalchemy.exc import OperationalError
 
 from command_service.adapters.log_reader import BadCursorError
 from command_service.bootstrap import Container, build
 from command_service.entrypoints.http.commands import CommandController
-from command_service.entrypoints.http.errors import (
-    error_response,
-    on_dependency_down,
-    on_http_error,
-    on_timeout,
-    on_unexpected,
-)
 from command_service.entrypoints.http.events import EventController
 from command_service.entrypoints.http.health import liveness, readiness
 from command_service.migrations import upgrade_to_head
 from cqrs_contracts.errors import ErrorCode
 from cqrs_contracts.settings import Settings, load_settings
+from cqrs_http.errors import error_response
+from cqrs_http.platform import platform_kwargs
 
 
 def _lifespan(container: Container):  # type: ignore[no-untyped-def]
@@ -48,12 +42,17 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
                     await relay
             await container.broker.stop()
             await container.engine.dispose()
+            await container.redis.aclose()
 
     return lifespan
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     container = build(settings or load_settings())
+    kit = platform_kwargs(container.settings, container.redis, (OperationalError, KafkaError))
+    kit["exception_handlers"][BadCursorError] = lambda _, exc: error_response(
+        400, ErrorCode.BAD_REQUEST, str(exc)
+    )
     return Litestar(
         route_handlers=[CommandController, EventController, liveness, readiness],
         dependencies={
@@ -62,15 +61,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "importer": Provide(lambda: container.importer, sync_to_thread=False),
             "reader": Provide(lambda: container.reader, sync_to_thread=False),
         },
-        exception_handlers={
-            HTTPException: on_http_error,
-            BadCursorError: lambda _, exc: error_response(400, ErrorCode.BAD_REQUEST, str(exc)),
-            OperationalError: on_dependency_down,
-            KafkaError: on_dependency_down,
-            TimeoutError: on_timeout,
-            Exception: on_unexpected,
-        },
         lifespan=[_lifespan(container)],
         openapi_config=OpenAPIConfig(title="CQRS command-service", version="1.0.0"),
-        request_max_body_size=1024 * 1024,
+        **kit,
     )

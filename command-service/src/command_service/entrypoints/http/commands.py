@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from command_service.adapters.log_reader import CommandFilter, LogReader
 from command_service.application.service import Caller, CommandService
 from cqrs_contracts.envelopes import CommandRequest
+from cqrs_http.auth import READER, WRITER, actor
 
 Limit = Annotated[int, Parameter(ge=1, le=100)]
 
@@ -26,8 +27,9 @@ def field_errors(error: ValidationError) -> list[dict[str, str]]:
 class CommandController(Controller):
     path = "/api/v1/cqrs/commands"
     tags = ("commands",)
+    guards = [READER]  # noqa: RUF012 - Litestar's declaration style
 
-    @post("/", status_code=200, summary="Send a command")
+    @post("/", status_code=200, summary="Send a command", guards=[WRITER])
     async def send(
         self,
         request: Request[Any, Any, Any],
@@ -41,7 +43,7 @@ class CommandController(Controller):
                 "invalid command envelope", extra=field_errors(invalid)
             ) from invalid
         caller = Caller(
-            actor=request.headers.get("x-actor"),
+            actor=actor(request),
             idempotency_key=request.headers.get("idempotency-key"),
             traceparent=request.headers.get("traceparent"),
         )

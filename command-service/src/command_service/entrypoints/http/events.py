@@ -13,6 +13,7 @@ from command_service.application.event_import import EventImporter
 from command_service.application.service import RejectedError
 from command_service.entrypoints.http.commands import field_errors
 from cqrs_contracts.envelopes import AppendEventRequest
+from cqrs_http.auth import ADMIN, READER, actor
 
 Limit = Annotated[int, Parameter(ge=1, le=100)]
 
@@ -20,8 +21,14 @@ Limit = Annotated[int, Parameter(ge=1, le=100)]
 class EventController(Controller):
     path = "/api/v1/cqrs/events"
     tags = ("events",)
+    guards = [READER]  # noqa: RUF012 - Litestar's declaration style
 
-    @post("/", status_code=201, summary="Append an event to a stream (admin: import, repair)")
+    @post(
+        "/",
+        status_code=201,
+        summary="Append an event to a stream (admin: import, repair)",
+        guards=[ADMIN],
+    )
     async def append(
         self,
         request: Request[Any, Any, Any],
@@ -33,7 +40,7 @@ class EventController(Controller):
         except ValidationError as invalid:
             raise ValidationException("invalid event", extra=field_errors(invalid)) from invalid
         try:
-            stored = await importer.append(body, request.headers.get("x-actor"))
+            stored = await importer.append(body, actor(request))
         except RejectedError as rejected:
             return Response(rejected.body, status_code=rejected.status)
         return Response(stored.model_dump(mode="json"), status_code=201)

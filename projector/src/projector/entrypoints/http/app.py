@@ -6,13 +6,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from aiokafka.errors import KafkaError
 from litestar import Litestar, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
+from pymongo.errors import PyMongoError
+from redis.exceptions import RedisError
 
-from cqrs_contracts.errors import error_body
 from cqrs_contracts.settings import Settings, load_settings
+from cqrs_http.auth import ADMIN, READER
+from cqrs_http.platform import platform_kwargs
 from projector.adapters.dead_letters import read_dead_letters, redrive
 from projector.adapters.rebuild_control import stop
 from projector.bootstrap import Container, build, close, watch_rebuilds
@@ -24,7 +28,7 @@ async def liveness() -> dict[str, str]:
     return {"status": "ok", "service": "projector"}
 
 
-@get("/api/v1/cqrs/projections", tags=["projections"], summary="Projector status")
+@get("/api/v1/cqrs/projections", tags=["projections"], summary="Projector status", guards=[READER])
 async def status(container: NamedDependency[Container]) -> dict[str, Any]:
     consumer: EventConsumer = container.extra["consumer"]
     return {
@@ -35,7 +39,12 @@ async def status(container: NamedDependency[Container]) -> dict[str, Any]:
     }
 
 
-@get("/api/v1/cqrs/projections/dlq", tags=["projections"], summary="List dead letters")
+@get(
+    "/api/v1/cqrs/projections/dlq",
+    tags=["projections"],
+    summary="List dead letters",
+    guards=[ADMIN],
+)
 async def list_dead_letters(container: NamedDependency[Container]) -> dict[str, Any]:
     kafka = container.settings.kafka
     entries = await read_dead_letters(kafka.bootstrap, kafka.dlq_topic)
@@ -47,6 +56,7 @@ async def list_dead_letters(container: NamedDependency[Container]) -> dict[str, 
     status_code=202,
     tags=["projections"],
     summary="Re-drive one dead letter to the events topic",
+    guards=[ADMIN],
 )
 async def retry_dead_letter(
     ref: FromPath[str], container: NamedDependency[Container]
@@ -81,13 +91,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     container.extra["consumer"] = EventConsumer(
         container.broker, container.projector, container.settings
     )
+    kit = platform_kwargs(
+        container.settings, container.redis, (PyMongoError, RedisError, KafkaError)
+    )
     return Litestar(
         route_handlers=[liveness, status, list_dead_letters, retry_dead_letter],
         dependencies={"container": Provide(lambda: container, sync_to_thread=False)},
-        exception_handlers={
-            NotFoundException: lambda _, exc: Response(
-                error_body("not_found", str(exc.detail)), status_code=404
-            )
-        },
         lifespan=[_lifespan(container)],
+        **kit,
     )

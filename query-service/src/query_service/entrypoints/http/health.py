@@ -8,6 +8,7 @@ from litestar import Response, get
 from litestar.di import NamedDependency
 
 from cqrs_contracts.read_models import READ_MODELS
+from cqrs_http.auth import READER
 from query_service.bootstrap import Container
 
 STARTED = time.monotonic()
@@ -42,7 +43,7 @@ async def readiness(container: NamedDependency[Container]) -> Response[dict[str,
     return Response(body, status_code=200 if healthy else 503)
 
 
-@get("/api/v1/cqrs/stats", tags=["health"], summary="Query-side statistics")
+@get("/api/v1/cqrs/stats", tags=["health"], summary="Query-side statistics", guards=[READER])
 async def stats(container: NamedDependency[Container]) -> dict[str, Any]:
     counts = await asyncio.gather(*(container.queries.store.count(name) for name in READ_MODELS))
     return {

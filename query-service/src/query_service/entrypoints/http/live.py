@@ -19,6 +19,7 @@ from litestar.params import FromQuery
 
 from cqrs_contracts import channels as ch
 from cqrs_contracts.read_models import READ_MODELS
+from cqrs_http.auth import READER
 from query_service.bootstrap import Container
 
 
@@ -83,10 +84,10 @@ class LiveSession:
             pump.cancel()
 
 
-@websocket("/ws")
+@websocket("/ws", guards=[READER])
 async def live_updates(
     socket: WebSocket[Any, Any, Any],
-    channels: ChannelsPlugin,
+    channels: NamedDependency[ChannelsPlugin],
     container: NamedDependency[Container],
     subscribe: FromQuery[str | None] = None,
 ) -> None:

@@ -10,6 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from pydantic import ValidationError
 
 from cqrs_contracts.queries import QueryRequest
+from cqrs_http.auth import READER, actor
 from query_service.adapters.query_log import QueryLog
 from query_service.queries.service import QueryService
 
@@ -17,6 +18,7 @@ from query_service.queries.service import QueryService
 class QueryController(Controller):
     path = "/api/v1/cqrs/queries"
     tags = ("queries",)
+    guards = [READER]  # noqa: RUF012 - Litestar's declaration style
 
     @post("/", status_code=200, summary="Run a query")
     async def run(
@@ -36,7 +38,7 @@ class QueryController(Controller):
         allow_stale = body.allow_stale or request.headers.get("x-allow-stale", "").lower() == "true"
         answer = await queries.run(
             body.model_copy(update={"allow_stale": allow_stale}),
-            actor=request.headers.get("x-actor"),
+            actor=actor(request),
             token=request.headers.get("x-consistency-token"),
         )
         return Response(answer.body, status_code=answer.status, headers=answer.headers)

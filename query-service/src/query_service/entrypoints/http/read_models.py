@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from cqrs_contracts.read_models import READ_MODELS
+from cqrs_http.auth import ADMIN, READER
 from query_service.adapters.documents import DOCUMENTS
 from query_service.bootstrap import Container
 from query_service.queries.filters import after_cursor, make_cursor
@@ -36,6 +37,7 @@ def _model_name(type_: str | None) -> str:
 class ReadModelController(Controller):
     path = "/api/v1/cqrs/read-models"
     tags = ("read-models",)
+    guards = [READER]  # noqa: RUF012 - Litestar's declaration style
 
     @get("/{doc_id:str}", summary="One read-model document (any type, or ?type=)")
     async def get_one(
@@ -72,7 +74,12 @@ class ReadModelController(Controller):
         )
         return {"type": name, "items": items, "next_cursor": next_cursor}
 
-    @post("/", status_code=200, summary="Admin: save a correction (overridden by the next event)")
+    @post(
+        "/",
+        status_code=200,
+        summary="Admin: save a correction (overridden by the next event)",
+        guards=[ADMIN],
+    )
     async def save(
         self, data: JSONBody[dict[str, Any]], container: NamedDependency[Container]
     ) -> Response[dict[str, Any]]:

@@ -1,0 +1,82 @@
+"""Every error leaves as {"error": {code, message, details}}; no stack trace ever does."""
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from cqrs_contracts.errors import ErrorCode, error_body
+
+log = logging.getLogger("cqrs_http.errors")
+
+CODES = {
+    400: ErrorCode.BAD_REQUEST,
+    401: ErrorCode.UNAUTHORIZED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.BAD_REQUEST,
+    409: ErrorCode.CONFLICT,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+    422: ErrorCode.VALIDATION_FAILED,
+    429: ErrorCode.RATE_LIMITED,
+    503: ErrorCode.DEPENDENCY_UNAVAILABLE,
+    504: ErrorCode.TIMEOUT,
+}
+
+
+def request_id(request: Request[Any, Any, Any]) -> str | None:
+    return request.headers.get("x-request-id")
+
+
+def error_response(status: int, code: str, message: str, **details: Any) -> Response[Any]:
+    return Response(error_body(code, message, **details), status_code=status)
+
+
+def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    code = CODES.get(exc.status_code, ErrorCode.BAD_REQUEST)
+    details: dict[str, Any] = {}
+    if isinstance(exc, ValidationException) and exc.extra:
+        details["fields"] = exc.extra
+    if exc.status_code >= 500:
+        log.warning(
+            "%s %s -> %s (request %s)",
+            request.method,
+            request.url.path,
+            exc.status_code,
+            request_id(request),
+        )
+    response = error_response(exc.status_code, code, str(exc.detail), **details)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+def on_dependency_down(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.warning(
+        "dependency unavailable on %s %s (request %s): %s",
+        request.method,
+        request.url.path,
+        request_id(request),
+        exc,
+    )
+    return error_response(
+        503, ErrorCode.DEPENDENCY_UNAVAILABLE, "a dependency is unavailable; retry"
+    )
+
+
+def on_timeout(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.warning(
+        "timeout on %s %s (request %s)", request.method, request.url.path, request_id(request)
+    )
+    return error_response(504, ErrorCode.TIMEOUT, "the request timed out; retry")
+
+
+def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception(
+        "unhandled error on %s %s (request %s)",
+        request.method,
+        request.url.path,
+        request_id(request),
+    )
+    return error_response(500, ErrorCode.INTERNAL, "internal error; see the service log")

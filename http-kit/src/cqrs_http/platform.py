@@ -1,0 +1,39 @@
+"""`platform_kwargs`: what every service passes to `Litestar(...)` on top of its routes."""
+
+from typing import Any
+
+from litestar.config.compression import CompressionConfig
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException
+from litestar.stores.redis import RedisStore
+from redis.asyncio import Redis
+
+from cqrs_contracts.settings import Settings
+from cqrs_http.auth import jwt_auth
+from cqrs_http.errors import on_dependency_down, on_http_error, on_timeout, on_unexpected
+from cqrs_http.limits import STORE, rate_limits
+from cqrs_http.timeouts import request_timeout
+
+
+def platform_kwargs(
+    settings: Settings, redis: Redis, dependency_errors: tuple[type[Exception], ...] = ()
+) -> dict[str, Any]:
+    """Auth, rate limits, CORS, compression, body and time limits, the error shape."""
+    security = settings.security
+    auth = jwt_auth(security)
+    middleware: list[Any] = [request_timeout(security.request_timeout)]
+    middleware += [config.middleware for config in rate_limits(security.rate_limits)]
+    handlers: dict[Any, Any] = {HTTPException: on_http_error, TimeoutError: on_timeout}
+    handlers.update(dict.fromkeys(dependency_errors, on_dependency_down))
+    handlers[Exception] = on_unexpected
+    return {
+        "middleware": middleware,
+        "on_app_init": [auth.on_app_init] if auth else [],
+        "stores": {STORE: RedisStore(redis, namespace=f"{settings.redis.prefix}:ratelimit")},
+        "cors_config": CORSConfig(allow_origins=security.cors_allow_origins),
+        "compression_config": CompressionConfig(backend="gzip", minimum_size=1024),
+        "request_max_body_size": security.max_body_bytes,
+        "exception_handlers": handlers,
+        "state": State({"auth_enabled": security.auth_enabled}),
+    }

@@ -1,0 +1,48 @@
+"""A bound on every HTTP request: past it the client gets a JSON 504, the worker moves on."""
+
+import asyncio
+import json
+from typing import Any
+
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from cqrs_contracts.errors import ErrorCode, error_body
+
+
+def request_timeout(seconds: float) -> Any:
+    """ASGI middleware factory (HTTP only; WebSockets live as long as they like)."""
+
+    def middleware(app: ASGIApp) -> ASGIApp:
+        async def bounded(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != ScopeType.HTTP:
+                await app(scope, receive, send)
+                return
+            started = False
+
+            async def tracking_send(message: Message) -> None:
+                nonlocal started
+                started = True
+                await send(message)
+
+            try:
+                async with asyncio.timeout(seconds):
+                    await app(scope, receive, tracking_send)
+            except TimeoutError:
+                if started:
+                    raise
+                body = json.dumps(
+                    error_body(ErrorCode.TIMEOUT, f"no answer within {seconds}s")
+                ).encode()
+                start: Any = {
+                    "type": "http.response.start",
+                    "status": 504,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+                end: Any = {"type": "http.response.body", "body": body, "more_body": False}
+                await send(start)
+                await send(end)
+
+        return bounded
+
+    return middleware
