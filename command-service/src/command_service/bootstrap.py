@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from command_service.adapters.kafka_publisher import KafkaPublisher, make_broker
 from command_service.adapters.log_reader import LogReader
 from command_service.adapters.outbox_relay import OutboxRelay
+from command_service.adapters.retention import Retention
 from command_service.adapters.write_store import SqlWriteStore
 from command_service.application.event_import import EventImporter
 from command_service.application.service import CommandService
@@ -25,6 +26,7 @@ class Container:
     importer: EventImporter
     reader: LogReader
     redis: Redis  # shared rate-limit counters
+    retention: Retention
 
 
 def make_engine(settings: Settings) -> AsyncEngine:
@@ -36,6 +38,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
         pool_recycle=db.conn_max_lifetime,
         pool_pre_ping=True,
         pool_timeout=settings.command_service.request_timeout,
+        connect_args={"connect_timeout": 5},  # requests are bounded by security.request_timeout
     )
 
 
@@ -56,4 +59,5 @@ def build(settings: Settings) -> Container:
         importer=EventImporter(store, settings.cqrs.supported_event_types),
         reader=LogReader(engine),
         redis=Redis.from_url(settings.redis.url, socket_timeout=5, socket_connect_timeout=5),
+        retention=Retention(engine, settings.cqrs.max_commands),
     )

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,11 +17,26 @@ from command_service.bootstrap import Container, build
 from command_service.entrypoints.http.commands import CommandController
 from command_service.entrypoints.http.events import EventController
 from command_service.entrypoints.http.health import liveness, readiness
+from command_service.entrypoints.http.operations import cleanup, stats
 from command_service.migrations import upgrade_to_head
 from cqrs_contracts.errors import ErrorCode
 from cqrs_contracts.settings import Settings, load_settings
 from cqrs_http.errors import error_response
 from cqrs_http.platform import platform_kwargs
+
+log = logging.getLogger("command_service")
+
+
+async def _cleanup_every(container: Container) -> None:
+    """Retention on a timer (`cqrs.cleanup_interval`), as POST /cleanup does on demand."""
+    while True:
+        await asyncio.sleep(container.settings.cqrs.cleanup_interval)
+        try:
+            removed = await container.retention.run()
+        except Exception:
+            log.exception("scheduled cleanup failed")
+        else:
+            log.info("scheduled cleanup: %s", removed)
 
 
 def _lifespan(container: Container):  # type: ignore[no-untyped-def]
@@ -30,16 +46,16 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
         if settings.command_service.migrate_on_start:
             await asyncio.to_thread(upgrade_to_head, settings.database.mysql.url())
         await container.broker.connect()
-        relay = None
+        tasks = [asyncio.create_task(_cleanup_every(container), name="retention")]
         if settings.command_service.relay_enabled:
-            relay = asyncio.create_task(container.relay.run(), name="outbox-relay")
+            tasks.append(asyncio.create_task(container.relay.run(), name="outbox-relay"))
         try:
             yield
         finally:
-            if relay is not None:
-                relay.cancel()
+            for task in tasks:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await relay
+                    await task
             await container.broker.stop()
             await container.engine.dispose()
             await container.redis.aclose()
@@ -54,7 +70,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         400, ErrorCode.BAD_REQUEST, str(exc)
     )
     return Litestar(
-        route_handlers=[CommandController, EventController, liveness, readiness],
+        route_handlers=[CommandController, EventController, liveness, readiness, stats, cleanup],
         dependencies={
             "container": Provide(lambda: container, sync_to_thread=False),
             "commands": Provide(lambda: container.commands, sync_to_thread=False),

@@ -1,0 +1,64 @@
+"""Retention of the command side's logs. The event store itself is never truncated."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from command_service.adapters import tables as t
+from command_service.adapters.event_codec import naive_utc
+
+
+class Retention:
+    def __init__(self, engine: AsyncEngine, max_commands: int) -> None:
+        self._engine = engine
+        self._max_commands = max_commands
+
+    async def run(self) -> dict[str, Any]:
+        """Trim the command log to the newest `max_commands` and drop expired
+        idempotency keys; what was removed."""
+        log = t.command_log.c
+        async with self._engine.begin() as conn:
+            cutoff = (
+                await conn.execute(
+                    select(log.received_at)
+                    .order_by(log.received_at.desc())
+                    .offset(self._max_commands)
+                    .limit(1)
+                )
+            ).scalar()
+            commands = 0
+            if cutoff is not None:
+                result = await conn.execute(delete(t.command_log).where(log.received_at <= cutoff))
+                commands = result.rowcount or 0
+            keys = await conn.execute(
+                delete(t.idempotency_keys).where(
+                    t.idempotency_keys.c.expires_at <= naive_utc(datetime.now(UTC))
+                )
+            )
+        return {
+            "command_log_removed": commands,
+            "idempotency_keys_removed": keys.rowcount or 0,
+            "events_removed": 0,  # the event store is the source of truth: never truncated
+        }
+
+
+async def command_stats(engine: AsyncEngine) -> dict[str, Any]:
+    log, ev = t.command_log.c, t.events.c
+    async with engine.connect() as conn:
+        by_type_status = (
+            await conn.execute(
+                select(log.type, log.status, func.count()).group_by(log.type, log.status)
+            )
+        ).all()
+        events = (await conn.execute(select(ev.type, func.count()).group_by(ev.type))).all()
+        backlog = int(await conn.scalar(select(func.count()).select_from(t.outbox)) or 0)
+    commands: dict[str, dict[str, int]] = {}
+    for type_, status, count in by_type_status:
+        commands.setdefault(type_, {})[status] = int(count)
+    return {
+        "commands": commands,
+        "events": {type_: int(count) for type_, count in events},
+        "outbox_backlog": backlog,
+    }

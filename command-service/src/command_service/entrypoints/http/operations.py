@@ -1,0 +1,38 @@
+"""GET /api/v1/cqrs/stats and POST /api/v1/cqrs/cleanup."""
+
+import time
+from typing import Any
+
+from litestar import get, post
+from litestar.di import NamedDependency
+
+from command_service.adapters.retention import command_stats
+from command_service.bootstrap import Container
+from cqrs_http.auth import ADMIN, READER
+
+STARTED = time.monotonic()
+
+
+@get("/api/v1/cqrs/stats", tags=["operations"], summary="Command-side statistics", guards=[READER])
+async def stats(container: NamedDependency[Container]) -> dict[str, Any]:
+    return {
+        "service": "command-service",
+        "version": container.settings.cqrs.version,
+        "uptime_seconds": round(time.monotonic() - STARTED, 1),
+        "relay": {
+            "published": container.relay.published,
+            "owned_shards": len(container.relay.owned_shards),
+        },
+        **await command_stats(container.engine),
+    }
+
+
+@post(
+    "/api/v1/cqrs/cleanup",
+    status_code=200,
+    tags=["operations"],
+    summary="Apply retention (command log, idempotency keys); events are never removed",
+    guards=[ADMIN],
+)
+async def cleanup(container: NamedDependency[Container]) -> dict[str, Any]:
+    return await container.retention.run()
