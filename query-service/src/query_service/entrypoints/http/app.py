@@ -1,5 +1,7 @@
 """The query-service Litestar app: `create_app()` is the Granian factory target."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -21,14 +23,25 @@ from query_service.entrypoints.http.queries import QueryController
 from query_service.entrypoints.http.read_models import ReadModelController
 
 
+async def _trim_every(container: Container) -> None:
+    while True:
+        await asyncio.sleep(container.settings.cqrs.cleanup_interval)
+        with contextlib.suppress(Exception):
+            await container.queries.log.trim()
+
+
 def _lifespan(container: Container):  # type: ignore[no-untyped-def]
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await init_documents(container.db)
         await container.queries.log.ensure_indexes()
+        trimmer = asyncio.create_task(_trim_every(container), name="query-log-retention")
         try:
             yield
         finally:
+            trimmer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await trimmer
             await container.redis.aclose()
             await container.mongo.close()
 

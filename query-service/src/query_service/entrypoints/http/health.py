@@ -4,11 +4,11 @@ import asyncio
 import time
 from typing import Any
 
-from litestar import Response, get
+from litestar import Response, get, post
 from litestar.di import NamedDependency
 
 from cqrs_contracts.read_models import READ_MODELS
-from cqrs_http.auth import READER
+from cqrs_http.auth import ADMIN, READER
 from query_service.bootstrap import Container
 
 STARTED = time.monotonic()
@@ -54,3 +54,14 @@ async def stats(container: NamedDependency[Container]) -> dict[str, Any]:
         "cache": await container.queries.cache.stats(),
         "websocket_clients": container.live_clients,
     }
+
+
+@post(
+    "/api/v1/cqrs/cleanup",
+    status_code=200,
+    tags=["health"],
+    summary="Apply retention to the query log (cqrs.max_queries)",
+    guards=[ADMIN],
+)
+async def cleanup(container: NamedDependency[Container]) -> dict[str, Any]:
+    return {"query_log_removed": await container.queries.log.trim()}
