@@ -33,12 +33,16 @@ install_secantus() {
   echo "SecantusDB==$SECANTUS_VERSION" > "$marker"
 }
 
+# The oplog only serves change streams, which this project does not use (live updates
+# come from Redis); a small cap keeps writes at ~0.5 ms instead of ~8 ms with the default
+# 100,000 entries.
 start_secantus() {
   mkdir -p "$DIR/secantus/data"
   # An explicit (empty) config file switches off the search of ./, ~/.secantus and /etc/secantus.
   [ -f "$DIR/secantus/secantusd.toml" ] || echo "# Settings come from deploy/local/readstore.sh flags." > "$DIR/secantus/secantusd.toml"
   start_daemon readstore "$SEC_VENV/bin/secantusd-py" --config "$DIR/secantus/secantusd.toml" \
-    --host 127.0.0.1 --port "$PORT" --storage-path "$DIR/secantus/data" --log-level INFO
+    --host 127.0.0.1 --port "$PORT" --storage-path "$DIR/secantus/data" --log-level INFO \
+    --oplog-max-entries 1000 --oplog-retention-seconds 300
 }
 
 # --- FerretDB on PostgreSQL ---------------------------------------------------------------

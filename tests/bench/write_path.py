@@ -1,0 +1,85 @@
+"""Write path: commands/s through the command-service against a bare SQL loop doing the
+same inserts (event, outbox row, command-log row; one transaction per command) with the
+same concurrency on the same MariaDB."""
+
+import json
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from command_service.adapters import tables as t
+from tests.bench import load
+from tests.bench.system import BenchSystem
+
+
+def _user(i: int) -> dict[str, object]:
+    return {"name": f"Bench User {i}", "email": f"b{i}-{uuid.uuid4().hex[:8]}@bench.io", "age": 30}
+
+
+async def ours(system: BenchSystem, url: str, total: int, concurrency: int) -> load.Result:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+
+        async def send(i: int) -> bool:
+            response = await client.post(
+                "/api/v1/cqrs/commands", json={"type": "CreateUser", "data": _user(i)}
+            )
+            return response.status_code == 200
+
+        return await load.run(send, total, concurrency)
+
+
+async def baseline(system: BenchSystem, total: int, concurrency: int) -> load.Result:
+    engine = create_async_engine(system.baseline_mysql_url, pool_size=concurrency, max_overflow=0)
+
+    async def insert_rows(i: int) -> bool:
+        now = datetime.now(UTC).replace(tzinfo=None)
+        event_id, stream, command_id = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+        data = {"user_id": stream, **_user(i), "created_at": now.isoformat()}
+        async with engine.begin() as conn:
+            await conn.execute(
+                insert(t.events).values(
+                    event_id=event_id,
+                    stream_type="user",
+                    stream_id=stream,
+                    version=1,
+                    type="UserCreated",
+                    schema_version=2,
+                    data=data,
+                    metadata={},
+                    occurred_at=now,
+                )
+            )
+            await conn.execute(
+                insert(t.outbox).values(
+                    shard=0,
+                    event_id=event_id,
+                    topic="bench",
+                    message_key=stream,
+                    payload=json.dumps(data),
+                    headers={},
+                    created_at=now,
+                )
+            )
+            await conn.execute(
+                insert(t.command_log).values(
+                    command_id=command_id,
+                    type="CreateUser",
+                    status="accepted",
+                    http_status=200,
+                    aggregate_id=stream,
+                    request={"type": "CreateUser", "data": data},
+                    event_ids=[event_id],
+                    received_at=now,
+                    duration_ms=0,
+                )
+            )
+        return True
+
+    try:
+        return await load.run(insert_rows, total, concurrency)
+    finally:
+        await engine.dispose()
