@@ -36,7 +36,6 @@ def make_engine(settings: Settings) -> AsyncEngine:
         pool_size=db.max_idle_conns,
         max_overflow=max(db.max_open_conns - db.max_idle_conns, 0),
         pool_recycle=db.conn_max_lifetime,
-        pool_pre_ping=True,
         pool_timeout=settings.command_service.request_timeout,
         connect_args={"connect_timeout": 5},  # requests are bounded by security.request_timeout
     )

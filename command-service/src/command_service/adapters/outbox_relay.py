@@ -23,6 +23,7 @@ from command_service.adapters.kafka_publisher import OutboxMessage
 from command_service.adapters.outbox_rows import OUTBOX_SHARDS
 
 log = logging.getLogger("command_service.relay")
+GATHER_SECONDS = 0.002
 
 
 class Publisher(Protocol):
@@ -67,6 +68,7 @@ class OutboxRelay:
                     await asyncio.sleep(1.0)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                await asyncio.sleep(GATHER_SECONDS)  # let concurrent commits join this batch
                 self._wake.clear()
         finally:
             await self._release_shards()
