@@ -5,6 +5,7 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from pydantic import ValidationError
 
 from cqrs_contracts.errors import ErrorCode, error_body
 
@@ -80,3 +81,20 @@ def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[A
         request_id(request),
     )
     return error_response(500, ErrorCode.INTERNAL, "internal error; see the service log")
+
+
+def field_errors(error: ValidationError, prefix: str = "") -> list[dict[str, str]]:
+    """One entry per invalid field of a pydantic error."""
+    return [
+        {
+            "field": prefix + (".".join(map(str, e["loc"])) or "body"),
+            "message": e["msg"],
+            "rule": e["type"],
+        }
+        for e in error.errors()
+    ]
+
+
+def invalid_input(message: str, fields: list[dict[str, str]]) -> ValidationException:
+    """A 422 whose details list every invalid field."""
+    return ValidationException(message, extra=fields, status_code=422)

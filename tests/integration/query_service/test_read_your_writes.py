@@ -12,14 +12,21 @@ async def test_query_with_token_always_sees_the_write(
 ) -> None:
     created = await commands.post(
         COMMANDS,
-        json={"type": "CreateUser", "data": {"name": "Grace", "email": f"{uuid.uuid4().hex}@x.io", "age": 40}},
+        json={
+            "type": "CreateUser",
+            "data": {"name": "Grace", "email": f"{uuid.uuid4().hex}@x.io", "age": 40},
+        },
     )
     uid, token = created.json()["aggregate_id"], created.json()["consistency_token"]
     for age in range(41, 51):
-        updated = await commands.post(COMMANDS, json={"type": "UpdateUser", "data": {"id": uid, "age": age}})
+        updated = await commands.post(
+            COMMANDS, json={"type": "UpdateUser", "data": {"id": uid, "age": age}}
+        )
         token = updated.json()["consistency_token"]
         answer = await queries.post(
-            QUERIES, json={"type": "GetUser", "data": {"id": uid}}, headers={"X-Consistency-Token": token}
+            QUERIES,
+            json={"type": "GetUser", "data": {"id": uid}},
+            headers={"X-Consistency-Token": token},
         )
         assert answer.status_code == 200, answer.text
         assert answer.json()["result"]["age"] == age
@@ -29,6 +36,8 @@ async def test_query_with_token_always_sees_the_write(
 async def test_unknown_query_type_is_400_and_injection_is_422(queries: AsyncTestClient) -> None:
     unknown = await queries.post(QUERIES, json={"type": "DropDatabase", "data": {}})
     assert unknown.status_code == 400
-    injected = await queries.post(QUERIES, json={"type": "ListUsers", "data": {"email": {"$ne": None}}})
+    injected = await queries.post(
+        QUERIES, json={"type": "ListUsers", "data": {"email": {"$ne": None}}}
+    )
     assert injected.status_code == 422
     assert injected.json()["error"]["details"]["fields"][0]["field"] == "email"

@@ -22,12 +22,19 @@ def encode_cursor(*values: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode()
 
 
-def decode_cursor(cursor: str) -> list[Any]:
+def decode_cursor(cursor: str, *types: type) -> list[Any]:
+    """The values of a cursor this service made: as many, and of the types, given."""
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, json.JSONDecodeError) as error:
         raise BadCursorError("malformed cursor") from error
-    if not isinstance(values, list):
+    if (
+        not isinstance(values, list)
+        or len(values) != len(types)
+        or not all(
+            isinstance(v, t) and not isinstance(v, bool) for v, t in zip(values, types, strict=True)
+        )
+    ):
         raise BadCursorError("malformed cursor")
     return values
 
@@ -94,8 +101,11 @@ class LogReader:
         if where.until:
             conditions.append(c.received_at < naive_utc(where.until))
         if cursor:
-            at, last_id = decode_cursor(cursor)
-            at = naive_utc(datetime.fromisoformat(at))
+            text, last_id = decode_cursor(cursor, str, str)
+            try:
+                at = naive_utc(datetime.fromisoformat(text))
+            except ValueError as error:
+                raise BadCursorError("malformed cursor") from error
             conditions.append(
                 or_(c.received_at < at, and_(c.received_at == at, c.command_id < last_id))
             )
@@ -134,8 +144,8 @@ class LogReader:
         if where.to_position is not None:
             conditions.append(c.position <= where.to_position)
         if cursor:
-            (after,) = decode_cursor(cursor)
-            conditions.append(c.position > int(after))
+            (after,) = decode_cursor(cursor, int)
+            conditions.append(c.position > after)
         query = select(t.events).where(*conditions).order_by(c.position).limit(limit + 1)
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()

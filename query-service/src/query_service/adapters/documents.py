@@ -52,6 +52,8 @@ DOCUMENTS: dict[str, type[Document]] = {
 }
 
 
+# Beanie binds these classes to one database per process: one query-service app per
+# process (Granian runs one per worker), never two apps side by side in one process.
 async def init_documents(db: AsyncDatabase[dict[str, Any]]) -> None:
     # Indexes are the projector's to create (it owns the collections and their rebuilds).
     await init_beanie(database=db, document_models=list(DOCUMENTS.values()), skip_indexes=True)

@@ -72,11 +72,17 @@ def _encode(value: Any) -> Any:
 
 
 def _decode(value: Any) -> Any:
-    if isinstance(value, dict) and "dt" in value:
+    """A cursor value back to what it was: only scalars, never an operator object."""
+    if isinstance(value, dict) and set(value) == {"dt"} and isinstance(value["dt"], str):
         return datetime.fromisoformat(value["dt"])
-    if isinstance(value, dict) and "dec" in value:
-        return float(Decimal(value["dec"]))
-    return value
+    if isinstance(value, dict) and set(value) == {"dec"} and isinstance(value["dec"], str):
+        number = Decimal(value["dec"])
+        if not number.is_finite():
+            raise ValueError("not a finite number")
+        return float(number)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise ValueError("a cursor holds scalars only")
 
 
 def make_cursor(sort_value: Any, doc_id: str) -> str:
@@ -85,13 +91,24 @@ def make_cursor(sort_value: Any, doc_id: str) -> str:
 
 
 def after_cursor(cursor: str, field: str, direction: int) -> dict[str, Any]:
-    """The condition selecting documents after the cursor in (field, _id) order."""
+    """The condition selecting documents after the cursor in (field, _id) order.
+
+    MongoDB sorts a missing or null field before every value, so in ascending order
+    the nulls come first and in descending order last; comparisons never match null,
+    which is why the null cases are spelt out."""
     try:
         value, doc_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         value = _decode(value)
-    except (ValueError, TypeError, KeyError) as bad:
+    except (ValueError, TypeError, KeyError, ArithmeticError) as bad:
         raise BadQueryError("cursor", "malformed cursor") from bad
     if not isinstance(doc_id, str):
         raise BadQueryError("cursor", "malformed cursor")
     op = "$lt" if direction < 0 else "$gt"
-    return {"$or": [{field: {op: value}}, {field: value, "_id": {op: doc_id}}]}
+    same = {field: value, "_id": {op: doc_id}}
+    if value is None:
+        later = [same] if direction < 0 else [same, {field: {"$ne": None}}]
+        return {"$or": later}
+    later = [{field: {op: value}}, same]
+    if direction < 0:
+        later.append({field: None})
+    return {"$or": later}

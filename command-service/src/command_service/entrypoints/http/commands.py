@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException, ValidationException
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from pydantic import ValidationError
 
@@ -13,15 +13,9 @@ from command_service.adapters.log_reader import CommandFilter, LogReader
 from command_service.application.service import Caller, CommandService
 from cqrs_contracts.envelopes import CommandRequest
 from cqrs_http.auth import READER, WRITER, actor
+from cqrs_http.errors import field_errors, invalid_input
 
 Limit = Annotated[int, Parameter(ge=1, le=100)]
-
-
-def field_errors(error: ValidationError) -> list[dict[str, str]]:
-    return [
-        {"field": ".".join(map(str, e["loc"])) or "body", "message": e["msg"], "rule": e["type"]}
-        for e in error.errors()
-    ]
 
 
 class CommandController(Controller):
@@ -39,9 +33,7 @@ class CommandController(Controller):
         try:
             command = CommandRequest.model_validate(data)
         except ValidationError as invalid:
-            raise ValidationException(
-                "invalid command envelope", extra=field_errors(invalid)
-            ) from invalid
+            raise invalid_input("invalid command envelope", field_errors(invalid)) from invalid
         caller = Caller(
             actor=actor(request),
             idempotency_key=request.headers.get("idempotency-key"),

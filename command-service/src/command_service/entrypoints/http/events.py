@@ -4,16 +4,16 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException, ValidationException
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from pydantic import ValidationError
 
 from command_service.adapters.log_reader import EventFilter, LogReader
 from command_service.application.event_import import EventImporter
 from command_service.application.service import RejectedError
-from command_service.entrypoints.http.commands import field_errors
 from cqrs_contracts.envelopes import AppendEventRequest
 from cqrs_http.auth import ADMIN, READER, actor
+from cqrs_http.errors import field_errors, invalid_input
 
 Limit = Annotated[int, Parameter(ge=1, le=100)]
 
@@ -38,7 +38,7 @@ class EventController(Controller):
         try:
             body = AppendEventRequest.model_validate(data)
         except ValidationError as invalid:
-            raise ValidationException("invalid event", extra=field_errors(invalid)) from invalid
+            raise invalid_input("invalid event", field_errors(invalid)) from invalid
         try:
             stored = await importer.append(body, actor(request))
         except RejectedError as rejected:

@@ -5,12 +5,13 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException, ValidationException
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from pydantic import ValidationError
 
 from cqrs_contracts.queries import QueryRequest
 from cqrs_http.auth import READER, actor
+from cqrs_http.errors import field_errors, invalid_input
 from query_service.adapters.query_log import QueryLog
 from query_service.queries.service import QueryService
 
@@ -30,11 +31,7 @@ class QueryController(Controller):
         try:
             body = QueryRequest.model_validate(data)
         except ValidationError as invalid:
-            fields = [
-                {"field": ".".join(map(str, e["loc"])), "message": e["msg"]}
-                for e in invalid.errors()
-            ]
-            raise ValidationException("invalid query envelope", extra=fields) from invalid
+            raise invalid_input("invalid query envelope", field_errors(invalid)) from invalid
         allow_stale = body.allow_stale or request.headers.get("x-allow-stale", "").lower() == "true"
         answer = await queries.run(
             body.model_copy(update={"allow_stale": allow_stale}),

@@ -6,15 +6,16 @@ from typing import Annotated, Any
 from beanie import SortDirection
 from litestar import Controller, Response, delete, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException, ValidationException
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from cqrs_contracts.read_models import READ_MODELS
 from cqrs_http.auth import ADMIN, READER
+from cqrs_http.errors import field_errors, invalid_input
 from query_service.adapters.documents import DOCUMENTS
 from query_service.bootstrap import Container
-from query_service.queries.filters import after_cursor, make_cursor
+from query_service.queries.filters import BadQueryError, after_cursor, make_cursor
 
 Limit = Annotated[int, Parameter(ge=1, le=100)]
 
@@ -27,9 +28,9 @@ class SaveReadModel(BaseModel):
 
 def _model_name(type_: str | None) -> str:
     if type_ is not None and type_ not in READ_MODELS:
-        raise ValidationException(
+        raise invalid_input(
             "unknown read model type",
-            extra=[{"field": "type", "message": f"one of {sorted(READ_MODELS)}"}],
+            [{"field": "type", "message": f"one of {sorted(READ_MODELS)}"}],
         )
     return type_ or ""
 
@@ -59,7 +60,10 @@ class ReadModelController(Controller):
         cursor: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
         name = _model_name(type)
-        where = after_cursor(cursor, "_id", 1) if cursor else {}
+        try:
+            where = after_cursor(cursor, "_id", 1) if cursor else {}
+        except BadQueryError as bad:
+            raise invalid_input(str(bad), [{"field": "cursor", "message": str(bad)}]) from bad
         docs = (
             await DOCUMENTS[name]
             .find(where)
@@ -88,11 +92,7 @@ class ReadModelController(Controller):
             model = READ_MODELS[_model_name(body.type)]
             doc = model.model_validate(body.data)
         except ValidationError as invalid:
-            fields = [
-                {"field": ".".join(map(str, e["loc"])), "message": e["msg"]}
-                for e in invalid.errors()
-            ]
-            raise ValidationException("invalid read model", extra=fields) from invalid
+            raise invalid_input("invalid read model", field_errors(invalid)) from invalid
         revision = await container.corrections.put(doc)
         await container.announce(model.NAME, doc.id, doc.model_dump(mode="json"))
         return Response(
@@ -115,9 +115,7 @@ class ReadModelController(Controller):
     ) -> dict[str, Any]:
         name = _model_name(type or None)
         if not name:
-            raise ValidationException(
-                "type is required", extra=[{"field": "type", "message": "is required"}]
-            )
+            raise invalid_input("type is required", [{"field": "type", "message": "is required"}])
         if not await container.corrections.delete(name, doc_id):
             raise NotFoundException(f"no {name} {doc_id}")
         await container.announce(name, doc_id, None)
