@@ -2,8 +2,9 @@
 
 A correction is temporary by design: the next event of the document's stream is applied
 on top of it (fields that event sets win; a correction without `versions` is replaced by
-the stream's history), and a rebuild replaces it entirely. It moves the projector's revision counter (`_rev`) with a
-compare-and-set, so the projector sees the change and re-reads instead of clobbering it."""
+the stream's history), and a rebuild replaces it entirely. It moves the projector's
+revision counter (`_rev`) with a compare-and-set, so the projector sees the change and
+re-reads instead of clobbering it."""
 
 from decimal import Decimal
 from typing import Any
