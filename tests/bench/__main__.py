@@ -1,6 +1,9 @@
 """`just bench`: every benchmark against its baseline, run in this one command.
 Prints scenario, ours, baseline, ratio; writes bench-results/results.json.
-Bounded: fixed call counts; loopback only."""
+Bounded: fixed call counts and durations; loopback only.
+
+Environment: BENCH_WRITES, BENCH_READS (calls per scenario), BENCH_CONCURRENCY ("1,16"),
+BENCH_SCENARIOS ("write,read,fresh")."""
 
 import asyncio
 import json
@@ -10,76 +13,82 @@ from pathlib import Path
 from typing import Any
 
 from tests.bench import freshness, read_path, write_path
-from tests.bench.system import bench_system
+from tests.bench.load import Result
+from tests.bench.system import BenchSystem, bench_system
 
 WRITES = int(os.environ.get("BENCH_WRITES", "1500"))
 READS = int(os.environ.get("BENCH_READS", "3000"))
 CONCURRENCY = [int(c) for c in os.environ.get("BENCH_CONCURRENCY", "1,16").split(",")]
+SCENARIOS = set(os.environ.get("BENCH_SCENARIOS", "write,read,fresh").split(","))
 
 
-def row(rows: list[dict[str, Any]], scenario: str, ours: Any, base: Any | None) -> None:
+def row(rows: list[dict[str, Any]], scenario: str, ours: Result, base: Result) -> None:
     entry = {
         "scenario": scenario,
         "ours_rate": round(ours.rate, 1),
         "ours_p50_ms": round(ours.p50_ms, 2),
         "ours_p99_ms": round(ours.p99_ms, 2),
         "ours_errors": ours.errors,
+        "baseline_rate": round(base.rate, 1),
+        "baseline_p50_ms": round(base.p50_ms, 2),
+        "baseline_p99_ms": round(base.p99_ms, 2),
+        "ratio": round(ours.rate / base.rate, 3) if base.rate else None,
     }
-    if base is not None:
-        entry |= {
-            "baseline_rate": round(base.rate, 1),
-            "baseline_p50_ms": round(base.p50_ms, 2),
-            "baseline_p99_ms": round(base.p99_ms, 2),
-            "ratio": round(ours.rate / base.rate, 3) if base.rate else None,
-        }
     rows.append(entry)
     print(
-        f"{scenario:<42} {entry['ours_rate']:>9}/s  p99 {entry['ours_p99_ms']:>7} ms"
-        + (f"   baseline {entry['baseline_rate']:>9}/s   ratio {entry['ratio']}" if base else ""),
+        f"{scenario:<40} {entry['ours_rate']:>8}/s p99 {entry['ours_p99_ms']:>7} ms | "
+        f"baseline {entry['baseline_rate']:>8}/s p99 {entry['baseline_p99_ms']:>7} ms | "
+        f"ratio {entry['ratio']}",
         flush=True,
     )
+
+
+async def writes(system: BenchSystem, rows: list[dict[str, Any]], url: str) -> None:
+    for c in CONCURRENCY:
+        ours = await write_path.ours(system, url, WRITES, c)
+        base = await write_path.baseline(system, WRITES, c)
+        row(rows, f"write: CreateUser, concurrency {c}", ours, base)
+
+
+async def reads(system: BenchSystem, rows: list[dict[str, Any]], urls: dict[str, str]) -> None:
+    uid, document = await read_path.seed(urls["commands"], urls["cached"])
+    base = await read_path.baseline(system, document, READS, 16)
+    get_user = {"type": "GetUser", "data": {"id": uid}}
+    orders = {"type": "ListOrders", "data": {"user_id": uid, "limit": 20}}
+    for name, url, body in (
+        ("read: GetUser cached, c16", urls["cached"], get_user),
+        ("read: GetUser uncached, c16", urls["uncached"], get_user),
+        ("read: ListOrders page (cached), c16", urls["cached"], orders),
+    ):
+        row(rows, name, await read_path.queries(url, body, READS, 16), base)
+
+
+async def fresh(rows: list[dict[str, Any]], urls: dict[str, str]) -> None:
+    result = await freshness.measure(urls["commands"], urls["cached"].replace("http", "ws"), 50, 10)
+    print(
+        f"{'freshness: 2xx -> WebSocket, 50 cmd/s':<40} p50 {result['p50_ms']:.1f} ms"
+        f"  p99 {result['p99_ms']:.1f} ms  ({result['seen']}/{result['commands']} seen)"
+    )
+    rows.append({"scenario": "freshness: 2xx -> WebSocket at 50 commands/s", **result})
 
 
 async def main() -> int:
     rows: list[dict[str, Any]] = []
     async with bench_system() as system:
-        commands = await system.start("command-service")
-        await system.start("projector")
-        cached = await system.start("query-service")
-        uncached = await system.start("query-service", CQRS__CQRS__CACHING_ENABLED="false")
-        for c in CONCURRENCY:
-            ours = await write_path.ours(system, commands.url, WRITES, c)
-            base = await write_path.baseline(system, WRITES, c)
-            row(rows, f"write: CreateUser, concurrency {c}", ours, base)
-        uid, document = await read_path.seed(commands.url, cached.url)
-        base = await read_path.baseline(system, document, READS, 16)
-        get_user = {"type": "GetUser", "data": {"id": uid}}
-        row(
-            rows,
-            "read: GetUser cached, c16",
-            await read_path.queries(cached.url, get_user, READS, 16),
-            base,
-        )
-        row(
-            rows,
-            "read: GetUser uncached, c16",
-            await read_path.queries(uncached.url, get_user, READS, 16),
-            base,
-        )
-        orders = {"type": "ListOrders", "data": {"user_id": uid, "limit": 20}}
-        row(
-            rows,
-            "read: ListOrders page (cached), c16",
-            await read_path.queries(cached.url, orders, READS, 16),
-            base,
-        )
-        fresh = await freshness.measure(
-            commands.url, cached.url.replace("http", "ws"), rate=50, seconds=10
-        )
-        print(
-            f"{'freshness: 2xx -> WebSocket, 50 cmd/s':<42} p50 {fresh['p50_ms']:.1f} ms  p99 {fresh['p99_ms']:.1f} ms  ({fresh['seen']}/{fresh['commands']} seen)"
-        )
-        rows.append({"scenario": "freshness: 2xx -> WebSocket at 50 commands/s", **fresh})
+        urls = {
+            "commands": (await system.start("command-service")).url,
+            "projector": (await system.start("projector")).url,
+            "cached": (await system.start("query-service")).url,
+            "uncached": (
+                await system.start("query-service", CQRS__CQRS__CACHING_ENABLED="false")
+            ).url,
+        }
+        if "write" in SCENARIOS:
+            await writes(system, rows, urls["commands"])
+        if "read" in SCENARIOS:
+            await reads(system, rows, urls)
+        if "fresh" in SCENARIOS:
+            await fresh(rows, urls)
     out = Path("bench-results")
     out.mkdir(exist_ok=True)
     (out / "results.json").write_text(json.dumps(rows, indent=2))

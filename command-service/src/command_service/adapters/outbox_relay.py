@@ -38,7 +38,9 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_interval: float = 0.5,
     ) -> None:
-        self._engine = engine
+        # READ COMMITTED: the batch's row locks only, no gap locks, so commands keep
+        # inserting outbox rows while a batch is on its way to Kafka
+        self._engine = engine.execution_options(isolation_level="READ COMMITTED")
         self._publisher = publisher
         self._batch_size = batch_size
         self._poll_interval = poll_interval
