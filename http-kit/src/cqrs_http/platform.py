@@ -6,6 +6,7 @@ from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.stores.redis import RedisStore
 from redis.asyncio import Redis
 
@@ -17,17 +18,25 @@ from cqrs_http.timeouts import request_timeout
 
 
 def platform_kwargs(
-    settings: Settings, redis: Redis, dependency_errors: tuple[type[Exception], ...] = ()
+    settings: Settings,
+    redis: Redis,
+    service: str,
+    dependency_errors: tuple[type[Exception], ...] = (),
 ) -> dict[str, Any]:
-    """Auth, rate limits, CORS, compression, body and time limits, the error shape."""
+    """Auth, rate limits, CORS, compression, body and time limits, the error shape, and
+    Prometheus metrics. Pass `route_handlers=[*yours, *kwargs.pop("route_handlers")]`."""
     security = settings.security
     auth = jwt_auth(security)
-    middleware: list[Any] = [request_timeout(security.request_timeout)]
+    metrics = PrometheusConfig(
+        app_name=service, prefix="cqrs", group_path=True, exclude=["^/metrics$"]
+    )
+    middleware: list[Any] = [metrics.middleware, request_timeout(security.request_timeout)]
     middleware += [config.middleware for config in rate_limits(security.rate_limits)]
     handlers: dict[Any, Any] = {HTTPException: on_http_error, TimeoutError: on_timeout}
     handlers.update(dict.fromkeys(dependency_errors, on_dependency_down))
     handlers[Exception] = on_unexpected
     return {
+        "route_handlers": [PrometheusController],
         "middleware": middleware,
         "on_app_init": [auth.on_app_init] if auth else [],
         "stores": {STORE: RedisStore(redis, namespace=f"{settings.redis.prefix}:ratelimit")},

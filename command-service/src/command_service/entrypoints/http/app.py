@@ -65,12 +65,22 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
 
 def create_app(settings: Settings | None = None) -> Litestar:
     container = build(settings or load_settings())
-    kit = platform_kwargs(container.settings, container.redis, (OperationalError, KafkaError))
+    kit = platform_kwargs(
+        container.settings, container.redis, "command-service", (OperationalError, KafkaError)
+    )
     kit["exception_handlers"][BadCursorError] = lambda _, exc: error_response(
         400, ErrorCode.BAD_REQUEST, str(exc)
     )
     return Litestar(
-        route_handlers=[CommandController, EventController, liveness, readiness, stats, cleanup],
+        route_handlers=[
+            *kit.pop("route_handlers"),
+            CommandController,
+            EventController,
+            liveness,
+            readiness,
+            stats,
+            cleanup,
+        ],
         dependencies={
             "container": Provide(lambda: container, sync_to_thread=False),
             "commands": Provide(lambda: container.commands, sync_to_thread=False),

@@ -92,10 +92,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         container.broker, container.projector, container.settings
     )
     kit = platform_kwargs(
-        container.settings, container.redis, (PyMongoError, RedisError, KafkaError)
+        container.settings, container.redis, "projector", (PyMongoError, RedisError, KafkaError)
     )
     return Litestar(
-        route_handlers=[liveness, status, list_dead_letters, retry_dead_letter],
+        route_handlers=[
+            *kit.pop("route_handlers"),
+            liveness,
+            status,
+            list_dead_letters,
+            retry_dead_letter,
+        ],
         dependencies={"container": Provide(lambda: container, sync_to_thread=False)},
         lifespan=[_lifespan(container)],
         **kit,

@@ -55,9 +55,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         arbitrary_channels_allowed=True,
         create_ws_route_handlers=False,
     )
-    kit = platform_kwargs(container.settings, container.redis, (PyMongoError, RedisError))
+    kit = platform_kwargs(
+        container.settings, container.redis, "query-service", (PyMongoError, RedisError)
+    )
     return Litestar(
         route_handlers=[
+            *kit.pop("route_handlers"),
             QueryController,
             ReadModelController,
             live_updates,
