@@ -73,10 +73,8 @@ class FakeNotifier:
         self.notes: list[ChangeNotification] = []
         self.events: list[str] = []
 
-    async def changed(self, note: ChangeNotification) -> None:
-        self.notes.append(note)
-
-    async def event(self, envelope: EventEnvelope) -> None:
+    async def published(self, changes: list[ChangeNotification], envelope: EventEnvelope) -> None:
+        self.notes.extend(changes)
         self.events.append(envelope.event_id)
 
 

@@ -25,22 +25,25 @@ class RedisNotifier:
         self._p = prefix
         self._raise_to = redis.register_script(_RAISE_TO)
 
-    async def changed(self, note: ChangeNotification) -> None:
-        payload, p = note.model_dump_json(), self._p
+    async def published(self, changes: list[ChangeNotification], envelope: EventEnvelope) -> None:
+        """One round trip: per changed document drop its cache entry, bump the read
+        model's generation and announce it; then record the event's version as applied
+        (versions never go back) and put it on the event feed."""
+        p = self._p
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.delete(ch.cached_doc(p, note.read_model, note.id))
-            pipe.incr(ch.generation(p, note.read_model))
-            pipe.publish(ch.read_model_channel(p, note.read_model), payload)
-            pipe.publish(ch.document_channel(p, note.read_model, note.id), payload)
+            for note in changes:
+                payload = note.model_dump_json()
+                pipe.delete(ch.cached_doc(p, note.read_model, note.id))
+                pipe.incr(ch.generation(p, note.read_model))
+                pipe.publish(ch.read_model_channel(p, note.read_model), payload)
+                pipe.publish(ch.document_channel(p, note.read_model, note.id), payload)
+            await self._raise_to(
+                keys=[ch.applied(p, envelope.stream_id)],
+                args=[envelope.version, APPLIED_TTL_SECONDS],
+                client=pipe,
+            )
+            pipe.publish(ch.events_channel(p), envelope.model_dump_json())
             await pipe.execute()
-
-    async def event(self, envelope: EventEnvelope) -> None:
-        """The event is in every read model: record it for waiting queries, then feed it."""
-        await self._raise_to(
-            keys=[ch.applied(self._p, envelope.stream_id)],
-            args=[envelope.version, APPLIED_TTL_SECONDS],
-        )
-        await self._redis.publish(ch.events_channel(self._p), envelope.model_dump_json())
 
 
 async def forget_cached(redis: Redis, prefix: str, read_models: list[str]) -> int:

@@ -26,6 +26,5 @@ class History(Protocol):
 
 
 class Notifier(Protocol):
-    async def changed(self, note: ChangeNotification) -> None: ...
-
-    async def event(self, envelope: EventEnvelope) -> None: ...
+    async def published(self, changes: list[ChangeNotification], envelope: EventEnvelope) -> None:
+        """Invalidate and announce `changes`, then record and feed the event."""

@@ -54,9 +54,7 @@ class Projector:
                     elif views is self.views[0]:
                         outcome.changed.append(note)
         if self.notifier is not None:
-            for note in outcome.changed:
-                await self.notifier.changed(note)
-            await self.notifier.event(envelope)
+            await self.notifier.published(outcome.changed, envelope)
         return outcome
 
     async def _project_one(

@@ -4,11 +4,15 @@ after the event's effects are stored.
 - A transient failure (read store, event store or Redis down, a gap the event store
   cannot fill yet, a document that keeps changing) is retried with backoff and then
   nacked: the partition rewinds to this event and nothing after it is skipped.
+- Offsets are committed for events whose effects are stored, at most every
+  COMMIT_EVERY_SECONDS (one broker round trip per batch, not per event); after a crash
+  the uncommitted tail is delivered again and skipped by version.
 - Any other failure (a poison event) is retried a bounded number of times, then the
   event goes to the dead-letter topic with the error and the partition moves on."""
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from faststream import AckPolicy
@@ -30,6 +34,7 @@ from projector.application.projector import (
 )
 
 log = logging.getLogger("projector.consumer")
+COMMIT_EVERY_SECONDS = 0.1
 
 TRANSIENT = (
     PyMongoError,
@@ -50,16 +55,30 @@ class EventConsumer:
         self._settings = settings
         self.processed = 0
         self.dead_lettered = 0
+        self._uncommitted = 0
+        self._committed_at = time.monotonic()
         broker.subscriber(
             settings.kafka.topic,
             group_id=settings.kafka.group_id,
             auto_offset_reset="earliest",
-            ack_policy=AckPolicy.NACK_ON_ERROR,
+            ack_policy=AckPolicy.MANUAL,
             title="cqrs-events",
             description="Every stored event (EventEnvelope JSON), keyed by stream id.",
         )(self.on_message)
 
     async def on_message(self, msg: KafkaMessage) -> None:
+        try:
+            await self._process(msg)
+        except TRANSIENT:
+            await msg.nack()  # rewind to this event; everything after it waits
+            return
+        self._uncommitted += 1
+        now = time.monotonic()
+        if now - self._committed_at >= COMMIT_EVERY_SECONDS or self._uncommitted >= 1000:
+            await msg.ack()  # commits every offset up to and including this event
+            self._committed_at, self._uncommitted = now, 0
+
+    async def _process(self, msg: KafkaMessage) -> None:
         body = msg.body
         try:
             envelope = EventEnvelope.model_validate_json(body)
