@@ -43,11 +43,20 @@ def row(rows: list[dict[str, Any]], scenario: str, ours: Result, base: Result) -
     )
 
 
-async def writes(system: BenchSystem, rows: list[dict[str, Any]], url: str) -> None:
+async def writes(system: BenchSystem, rows: list[dict[str, Any]], urls: dict[str, str]) -> None:
     for c in CONCURRENCY:
-        ours = await write_path.ours(system, url, WRITES, c)
+        ours = await write_path.ours(system, urls["commands"], WRITES, c)
         base = await write_path.baseline(system, WRITES, c)
         row(rows, f"write: CreateUser, concurrency {c}", ours, base)
+    # how far the projector trails the write runs: the time its backlog takes to drain
+    seconds = await freshness.caught_up(urls["commands"], urls["cached"])
+    print(f"{'projection: backlog drained after writes':<40} {seconds:>8.2f} s")
+    rows.append(
+        {
+            "scenario": "projection: backlog drained after the write runs (s)",
+            "seconds": round(seconds, 2),
+        }
+    )
 
 
 async def reads(system: BenchSystem, rows: list[dict[str, Any]], urls: dict[str, str]) -> None:
@@ -64,6 +73,7 @@ async def reads(system: BenchSystem, rows: list[dict[str, Any]], urls: dict[str,
 
 
 async def fresh(rows: list[dict[str, Any]], urls: dict[str, str]) -> None:
+    await freshness.caught_up(urls["commands"], urls["cached"])  # start from no backlog
     result = await freshness.measure(urls["commands"], urls["cached"].replace("http", "ws"), 50, 10)
     print(
         f"{'freshness: 2xx -> WebSocket, 50 cmd/s':<40} p50 {result['p50_ms']:.1f} ms"
@@ -84,7 +94,7 @@ async def main() -> int:
             ).url,
         }
         if "write" in SCENARIOS:
-            await writes(system, rows, urls["commands"])
+            await writes(system, rows, urls)
         if "read" in SCENARIOS:
             await reads(system, rows, urls)
         if "fresh" in SCENARIOS:

@@ -12,6 +12,26 @@ import websockets
 from tests.bench.load import percentile
 
 
+async def caught_up(command_url: str, query_url: str, limit_s: float = 300) -> float:
+    """Seconds until the read models reflect a command sent now (the projector's backlog)."""
+    started = time.perf_counter()
+    async with httpx.AsyncClient(timeout=30) as client:
+        body = {"name": "Marker", "email": f"m-{uuid.uuid4().hex[:10]}@bench.io", "age": 33}
+        answer = await client.post(
+            f"{command_url}/api/v1/cqrs/commands", json={"type": "CreateUser", "data": body}
+        )
+        token, uid = answer.json()["consistency_token"], answer.json()["aggregate_id"]
+        while time.perf_counter() - started < limit_s:
+            shown = await client.post(
+                f"{query_url}/api/v1/cqrs/queries",
+                json={"type": "GetUser", "data": {"id": uid}},
+                headers={"X-Consistency-Token": token},
+            )
+            if shown.status_code == 200:
+                break
+    return time.perf_counter() - started
+
+
 async def measure(
     command_url: str, query_ws_url: str, rate: float, seconds: float
 ) -> dict[str, float]:
