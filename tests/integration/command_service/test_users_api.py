@@ -4,18 +4,7 @@ import uuid
 
 from litestar.testing import AsyncTestClient
 
-COMMANDS = "/api/v1/cqrs/commands"
-
-
-def unique_email() -> str:
-    return f"u{uuid.uuid4().hex[:12]}@example.com"
-
-
-async def create_user(client: AsyncTestClient, **data: object) -> dict:
-    body = {"name": "John Doe", "email": unique_email(), "age": 30} | data
-    response = await client.post(COMMANDS, json={"type": "CreateUser", "data": body})
-    assert response.status_code == 200, response.text
-    return response.json()
+from tests.integration.command_service.helpers import COMMANDS, create_user, unique_email
 
 
 async def test_original_create_user_body_is_accepted(client: AsyncTestClient) -> None:

@@ -1,0 +1,125 @@
+"""The original service's README curl examples against the real server (Granian, a
+subprocess), word for word except for the host and port."""
+
+import json
+import os
+import shlex
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.services import ROOT
+
+# Copied verbatim from the original README ("Sending a Command", "Publishing an Event").
+SEND_A_COMMAND = """\
+curl -X POST http://localhost:8080/api/v1/cqrs/commands \\
+  -H "Content-Type: application/json" \\
+  -d '{
+    "type": "CreateUser",
+    "data": {
+      "name": "John Doe",
+      "email": "john@example.com",
+      "age": 30
+    }
+  }'"""
+
+PUBLISH_AN_EVENT = """\
+curl -X POST http://localhost:8080/api/v1/cqrs/events \\
+  -H "Content-Type: application/json" \\
+  -d '{
+    "type": "UserCreated",
+    "data": {
+      "user_id": "user-123",
+      "name": "John Doe",
+      "email": "john@example.com",
+      "created_at": "2023-01-01T00:00:00Z"
+    }
+  }'"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`command-service serve` on a free port; its base URL once /health answers."""
+    port = free_port()
+    command = [str(Path(sys.executable).with_name("command-service")), "serve", "--port", str(port)]
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, env=os.environ | service_env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the server did not come up\n" + log.read_text()
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def curl(example: str, base: str) -> tuple[int, dict]:
+    """Run a README example against `base`; the HTTP status and the JSON body."""
+    args = shlex.split(example.replace("\\\n", " ").replace("http://localhost:8080", base))
+    assert args[0] == "curl"
+    done = subprocess.run(
+        [args[0], "-s", "-w", "\n%{http_code}", *args[1:]],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    body, _, status = done.stdout.rpartition("\n")
+    return int(status), json.loads(body)
+
+
+def test_the_original_readme_examples(server: str) -> None:
+    status, answer = curl(SEND_A_COMMAND, server)
+    assert status == 200, answer
+    assert answer["status"] == "accepted"
+    [event] = answer["events"]
+    assert event["type"] == "UserCreated"
+    assert event["data"]["email"] == "john@example.com"
+
+    status, stored = curl(PUBLISH_AN_EVENT, server)
+    assert status == 201, stored
+    assert (stored["type"], stored["stream_id"], stored["version"]) == (
+        "UserCreated",
+        "user-123",
+        1,
+    )
+
+
+def test_detailed_health_of_the_real_server(server: str) -> None:
+    response = httpx.get(f"{server}/api/v1/cqrs/health", timeout=10)
+    assert response.status_code == 200, response.text
+    checks = response.json()["checks"]
+    assert {name: c["status"] for name, c in checks.items()} == {
+        "database": "up",
+        "broker": "up",
+        "outbox": "up",
+    }
+    assert response.json()["status"] == "healthy"
