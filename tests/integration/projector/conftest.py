@@ -5,43 +5,13 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from litestar.testing import AsyncTestClient
 from pymongo import AsyncMongoClient
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from command_service.entrypoints.http.app import create_app as create_command_app
 from cqrs_contracts.settings import Settings
 from projector.adapters.event_source import EventSource
 from projector.adapters.mongo import make_client
 from projector.adapters.view_store import ViewStore
-from projector.entrypoints.http.app import create_app as create_projector_app
-from tests.integration.command_service.conftest import (  # noqa: F401 - shared fixtures
-    event_store_db,
-    make_settings,
-    service_env,
-)
-
-
-@pytest.fixture(scope="session")
-def projector_settings(make_settings: Callable[..., Settings], run_id: str) -> Settings:
-    return make_settings(
-        KAFKA_GROUP_ID=f"projector-{run_id}",
-        CQRS__REDIS__PREFIX=f"test:{run_id}",
-        CQRS__PROJECTOR__RETRY_BACKOFF="0.05",
-    )
-
-
-@pytest.fixture(scope="session")
-async def commands(make_settings: Callable[..., Settings]) -> AsyncIterator[AsyncTestClient]:
-    async with AsyncTestClient(app=create_command_app(make_settings())) as client:
-        yield client
-
-
-@pytest.fixture(scope="session")
-async def projector_admin(projector_settings: Settings) -> AsyncIterator[AsyncTestClient]:
-    """The projector consuming this run's topic for the whole session."""
-    async with AsyncTestClient(app=create_projector_app(projector_settings)) as client:
-        yield client
 
 
 @pytest.fixture
@@ -52,7 +22,7 @@ def read_db(mongo_client: AsyncMongoClient, mongo_database: str):  # type: ignor
 @pytest.fixture
 async def event_source(
     mysql_database: str,
-    event_store_db: str,  # noqa: F811 - the fixture: migrated first
+    event_store_db: str,  # migrated first
 ) -> AsyncIterator[EventSource]:
     """A reader of this run's (migrated) event store, as the projector fills gaps."""
     engine = create_async_engine(mysql_database)

@@ -4,14 +4,11 @@ system; both must end exactly equal to a clean replay of the event store."""
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from litestar.testing import AsyncTestClient
 from pymongo import AsyncMongoClient
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from cqrs_contracts.read_models import READ_MODELS, UserReadModel
 from cqrs_contracts.settings import Settings
@@ -56,13 +53,6 @@ async def converged(views: ViewStore, events: EventSource, timeout: float = 90) 
             return report
         await asyncio.sleep(0.5)
     return report
-
-
-@pytest.fixture
-async def event_source(mysql_database: str, event_store_db: str) -> AsyncIterator[EventSource]:
-    engine = create_async_engine(mysql_database)
-    yield EventSource(engine)
-    await engine.dispose()
 
 
 async def test_kill_9_mid_stream_then_restart_converges(

@@ -7,35 +7,9 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 import pytest
 from litestar.testing import AsyncTestClient
 
-from cqrs_contracts.settings import Settings
 from query_service.adapters.documents import init_documents
 from query_service.entrypoints.http.app import create_app as create_query_app
-from tests.integration.command_service.conftest import (  # noqa: F401 - shared fixtures
-    event_store_db,
-    make_settings,
-    service_env,
-)
-from tests.integration.projector.conftest import (  # noqa: F401 - shared fixtures
-    commands,
-    projector_admin,
-    projector_settings,
-)
 from tests.support.settings import settings_for
-
-
-@pytest.fixture(scope="session")
-async def queries(
-    projector_settings: Settings, projector_admin: AsyncTestClient
-) -> AsyncIterator[AsyncTestClient]:
-    """The query-service app (same read store and prefix as the running projector)."""
-    async with AsyncTestClient(app=create_query_app(projector_settings)) as client:
-        yield client
-
-
-@pytest.fixture(scope="session")
-def query_env(service_env: dict[str, str], projector_settings: Settings) -> dict[str, str]:  # noqa: F811
-    """Environment for another query-service (app or process) on this run's read side."""
-    return {**service_env, "CQRS__REDIS__PREFIX": projector_settings.redis.prefix}
 
 
 def rebind_documents(client: AsyncTestClient) -> None:

@@ -1,6 +1,7 @@
 """The eight query types with the original body `{type, data}`, their filters, sorts and
 keyset cursors, over data written through the command-service and awaited by token."""
 
+import asyncio
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -35,8 +36,12 @@ class World:
 async def world(commands: AsyncTestClient, queries: AsyncTestClient) -> World:
     name = f"Ada {tag()}"
     user, t0 = await new_user(commands, name=name, age=36)
+    # orders at least 2 ms apart: the read store keeps milliseconds, and the time-window
+    # and sort tests need distinct creation times
     o1, t1 = await new_order(commands, user, "10.00", "USD")
+    await asyncio.sleep(0.002)
     o2, t2 = await new_order(commands, user, "25.50", "EUR")
+    await asyncio.sleep(0.002)
     o3, t3 = await new_order(commands, user, "40.00", "USD")
     _, t4 = await send(commands, "CancelOrder", order_id=o3, reason="changed mind")
     p1, t5 = await new_payment(commands, o1, "4.00", method="credit_card")
