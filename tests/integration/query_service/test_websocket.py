@@ -45,7 +45,7 @@ def next_matching(
 
 
 def about(doc_id: str) -> Callable[[Message], bool]:
-    return lambda m: m.get("id") == doc_id or m.get("stream_id") == doc_id
+    return lambda m: m.get("id") == doc_id or m.get("event", {}).get("stream_id") == doc_id
 
 
 def ack(ws: WebSocketTestSession) -> Message:
@@ -56,7 +56,7 @@ async def test_a_read_model_channel_gets_the_change(
     commands: AsyncTestClient, queries: AsyncTestClient
 ) -> None:
     with await queries.websocket_connect("/ws?subscribe=UserReadModel") as ws:
-        assert ack(ws) == {"type": "subscribed", "channels": ["UserReadModel"]}
+        assert ack(ws) == {"type": "ack", "op": "subscribe", "channels": ["UserReadModel"]}
         uid, _ = await new_user(commands, name="Live Lena", age=29)
         note = ChangeNotification.model_validate(next_matching(ws, about(uid)))
     assert (note.read_model, note.id, note.version) == ("UserReadModel", uid, 1)
@@ -72,8 +72,8 @@ async def test_a_document_channel_gets_only_that_document(
     other, t2 = await new_user(commands, name="Unwatched")
     await answer(queries, "GetUser", {"id": mine}, f"{t1},{t2}")  # both creations published
     with await queries.websocket_connect("/ws") as ws:
-        ws.send_json({"action": "subscribe", "channels": [f"UserReadModel:{mine}"]})
-        assert ack(ws) == {"type": "subscribed", "channels": [f"UserReadModel:{mine}"]}
+        ws.send_json({"op": "subscribe", "channels": [f"UserReadModel:{mine}"]})
+        assert ack(ws) == {"type": "ack", "op": "subscribe", "channels": [f"UserReadModel:{mine}"]}
 
         _, token = await send(commands, "UpdateUser", user_id=other, age=55)
         await answer(queries, "GetUser", {"id": other}, token)  # published by now
@@ -84,11 +84,11 @@ async def test_a_document_channel_gets_only_that_document(
         assert first.data["age"] == 44
 
         # unsubscribed: its next change is not delivered; subscribed again: the one after is
-        ws.send_json({"action": "unsubscribe", "channels": [f"UserReadModel:{mine}"]})
-        assert ack(ws) == {"type": "subscribed", "channels": []}
+        ws.send_json({"op": "unsubscribe", "channels": [f"UserReadModel:{mine}"]})
+        assert ack(ws) == {"type": "ack", "op": "unsubscribe", "channels": []}
         _, token = await send(commands, "UpdateUser", user_id=mine, age=45)
         await answer(queries, "GetUser", {"id": mine}, token)
-        ws.send_json({"action": "subscribe", "channels": [f"UserReadModel:{mine}"]})
+        ws.send_json({"op": "subscribe", "channels": [f"UserReadModel:{mine}"]})
         assert ack(ws)["channels"] == [f"UserReadModel:{mine}"]
         await send(commands, "UpdateUser", user_id=mine, age=46)
         again = ChangeNotification.model_validate(ws.receive_json(timeout=10))
@@ -99,9 +99,11 @@ async def test_the_event_feed_gets_the_envelope(
     commands: AsyncTestClient, queries: AsyncTestClient
 ) -> None:
     with await queries.websocket_connect("/ws?subscribe=events") as ws:
-        assert ack(ws) == {"type": "subscribed", "channels": ["events"]}
+        assert ack(ws) == {"type": "ack", "op": "subscribe", "channels": ["events"]}
         uid, _ = await new_user(commands, name="Fed Fay")
-        envelope = EventEnvelope.model_validate(next_matching(ws, about(uid)))
+        message = next_matching(ws, about(uid))
+        assert message["channel"] == "events"
+        envelope = EventEnvelope.model_validate(message["event"])
     assert (envelope.type, envelope.stream_type, envelope.stream_id, envelope.version) == (
         "UserCreated",
         "user",
@@ -125,8 +127,12 @@ async def test_unknown_channels_and_bad_messages_get_an_error(queries: AsyncTest
             ws.send_json(bad)
             assert ack(ws)["type"] == "error", bad
         # the connection is still usable
-        ws.send_json({"action": "subscribe", "channels": ["OrderReadModel", "events"]})
-        assert ack(ws) == {"type": "subscribed", "channels": ["OrderReadModel", "events"]}
+        ws.send_json({"op": "subscribe", "channels": ["OrderReadModel", "events"]})
+        assert ack(ws) == {
+            "type": "ack",
+            "op": "subscribe",
+            "channels": ["OrderReadModel", "events"],
+        }
 
 
 async def test_stats_count_websocket_clients(queries: AsyncTestClient) -> None:
@@ -167,7 +173,11 @@ async def test_every_replica_tells_its_clients(
     async with websockets.connect(urls[0]) as one, websockets.connect(urls[1]) as two:
         for ws in (one, two):
             hello = json.loads(await asyncio.wait_for(ws.recv(), 5))
-            assert hello == {"type": "subscribed", "channels": ["UserReadModel", "events"]}
+            assert hello == {
+                "type": "ack",
+                "op": "subscribe",
+                "channels": ["UserReadModel", "events"],
+            }
         uid, token = await new_user(commands, name="Everywhere Eve")
 
         async def seen(ws: websockets.ClientConnection) -> set[str]:
@@ -177,7 +187,7 @@ async def test_every_replica_tells_its_clients(
                     message = json.loads(await ws.recv())
                     if message.get("id") == uid:
                         kinds.add("note")
-                    elif message.get("stream_id") == uid:
+                    elif message.get("event", {}).get("stream_id") == uid:
                         kinds.add("event")
             return kinds
 
@@ -191,3 +201,28 @@ async def test_every_replica_tells_its_clients(
             )
             assert response.status_code == 200, response.text
             assert response.json()["result"]["name"] == "Everywhere Eve"
+
+
+async def test_a_silent_client_gets_every_change_and_a_subscription_narrows_it(
+    commands: AsyncTestClient, queries: AsyncTestClient
+) -> None:
+    with await queries.websocket_connect("/ws") as ws:
+        uid, _ = await new_user(commands, name="Default Dora")
+        change = next_matching(ws, about(uid))
+        assert (change["channel"], change["read_model"], change["version"]) in {
+            ("UserReadModel", "UserReadModel", 1),
+            ("UserOrderReadModel", "UserOrderReadModel", 1),
+        }
+        ws.send_json({"op": "subscribe", "channels": ["OrderReadModel"]})
+        assert ack(ws) == {"type": "ack", "op": "subscribe", "channels": ["OrderReadModel"]}
+
+
+async def test_ping_and_bad_frames_keep_the_connection(queries: AsyncTestClient) -> None:
+    with await queries.websocket_connect("/ws?subscribe=events") as ws:
+        assert ack(ws)["type"] == "ack"
+        ws.send_json({"op": "ping"})
+        assert ack(ws) == {"type": "pong"}
+        ws.send_text("not json")
+        assert ack(ws)["type"] == "error"
+        ws.send_json({"op": "ping"})
+        assert ack(ws) == {"type": "pong"}

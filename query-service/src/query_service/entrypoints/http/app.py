@@ -18,7 +18,7 @@ from cqrs_http.platform import platform_kwargs
 from query_service.adapters.documents import init_documents
 from query_service.bootstrap import Container, build
 from query_service.entrypoints.http.health import liveness, readiness, stats
-from query_service.entrypoints.http.live import live_updates
+from query_service.entrypoints.http.live import BACKLOG, live_updates
 from query_service.entrypoints.http.queries import QueryController
 from query_service.entrypoints.http.read_models import ReadModelController
 
@@ -54,6 +54,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         backend=RedisChannelsPubSubBackend(redis=container.redis),
         arbitrary_channels_allowed=True,
         create_ws_route_handlers=False,
+        subscriber_max_backlog=BACKLOG,
+        subscriber_backlog_strategy="dropleft",
     )
     kit = platform_kwargs(
         container.settings, container.redis, "query-service", (PyMongoError, RedisError)

@@ -1,13 +1,23 @@
-"""GET /ws: live changes. Every replica listens on Redis, so a client connected to any
-replica sees every change, whichever projector replica made it.
+"""GET /ws: live changes. Every replica listens on Redis (Litestar channels, Redis
+backend), so a client connected to any replica sees every change, whichever projector
+replica made it.
 
-Channels a client may ask for: a read model type ("OrderReadModel"), one document
-("OrderReadModel:<id>"), or the event feed ("events"); in the URL
-(`/ws?subscribe=UserReadModel,events`) or later as
-`{"action": "subscribe" | "unsubscribe", "channels": [...]}`."""
+Protocol (JSON frames):
+- a client that sends nothing gets every change of every read model (as the original
+  service's JavaScript example expects); `?subscribe=A,B` or a first subscribe narrows it;
+- {"op": "subscribe" | "unsubscribe", "channels": [...]} -> {"type": "ack", ...}; a channel
+  is a read model type ("OrderReadModel"), one document ("OrderReadModel:<id>"), or the
+  event feed ("events");
+- {"op": "ping"} -> {"type": "pong"};
+- a change: {"channel", "read_model", "id", "version", "position", "data"}; an event on
+  the feed: {"channel": "events", "event": {...}};
+- a bad frame gets {"type": "error", "error": ...}; the connection stays open;
+- a slow client keeps at most BACKLOG changes per channel (the oldest are dropped, and
+  the client is told with {"type": "notice", ...})."""
 
 import asyncio
 import contextlib
+import json
 from typing import Any
 
 from litestar import WebSocket, websocket
@@ -22,6 +32,9 @@ from cqrs_contracts.read_models import READ_MODELS
 from cqrs_http.auth import READER
 from query_service.bootstrap import Container
 
+BACKLOG = 1000
+DEFAULT_CHANNELS = tuple(READ_MODELS)
+
 
 class UnknownChannelError(ValueError):
     pass
@@ -35,15 +48,20 @@ def redis_channel(prefix: str, name: str) -> str:
         raise UnknownChannelError(
             f"unknown channel {name!r}: use a read model type, Type:<id> or events"
         )
-    return (
-        ch.document_channel(prefix, model, doc_id)
-        if doc_id
-        else ch.read_model_channel(prefix, model)
-    )
+    if doc_id:
+        return ch.document_channel(prefix, model, doc_id)
+    return ch.read_model_channel(prefix, model)
+
+
+def frame(channel: str, message: bytes) -> str:
+    body = json.loads(message)
+    if channel == "events":
+        return json.dumps({"channel": channel, "event": body})
+    return json.dumps({"channel": channel, **body})
 
 
 class LiveSession:
-    """One WebSocket's subscriptions: one Litestar subscriber per subscribe request."""
+    """One WebSocket's subscriptions: a Litestar subscriber and a pump per channel."""
 
     def __init__(
         self, socket: WebSocket[Any, Any, Any], plugin: ChannelsPlugin, prefix: str
@@ -51,37 +69,48 @@ class LiveSession:
         self._socket = socket
         self._plugin = plugin
         self._prefix = prefix
-        self._subscribers: dict[str, Subscriber] = {}
-        self._pumps: set[asyncio.Task[None]] = set()
+        self._subscribers: dict[str, tuple[Subscriber, asyncio.Task[None]]] = {}
+        self.defaulted = False
 
-    async def _pump(self, subscriber: Subscriber) -> None:
+    async def _pump(self, name: str, subscriber: Subscriber) -> None:
         async for message in subscriber.iter_events():
-            await self._socket.send_text(message.decode())
+            if subscriber.qsize >= BACKLOG - 1:
+                await self._socket.send_json(
+                    {
+                        "type": "notice",
+                        "channel": name,
+                        "message": "backlog full: older changes dropped",
+                    }
+                )
+            await self._socket.send_text(frame(name, message))
 
     async def subscribe(self, names: list[str]) -> list[str]:
-        wanted = {n: redis_channel(self._prefix, n) for n in names if n not in self._subscribers}
-        if wanted:
-            subscriber = await self._plugin.subscribe(list(wanted.values()))
-            pump = asyncio.create_task(self._pump(subscriber))
-            self._pumps.add(pump)
-            pump.add_done_callback(self._pumps.discard)
-            self._subscribers.update(dict.fromkeys(wanted, subscriber))
+        wanted = {n: redis_channel(self._prefix, n) for n in names}  # validate all first
+        for name, channel in wanted.items():
+            if name not in self._subscribers:
+                subscriber = await self._plugin.subscribe([channel])
+                pump = asyncio.create_task(self._pump(name, subscriber))
+                self._subscribers[name] = (subscriber, pump)
         return sorted(self._subscribers)
 
     async def unsubscribe(self, names: list[str]) -> list[str]:
         for name in names:
-            subscriber = self._subscribers.pop(name, None)
-            if subscriber is not None:
-                await self._plugin.unsubscribe(subscriber, redis_channel(self._prefix, name))
+            held = self._subscribers.pop(name, None)
+            if held is not None:
+                subscriber, pump = held
+                await self._plugin.unsubscribe(subscriber)
+                pump.cancel()
         return sorted(self._subscribers)
 
+    async def narrow(self) -> None:
+        """Drop the connect-time feed of everything once the client says what it wants."""
+        if self.defaulted:
+            self.defaulted = False
+            await self.unsubscribe(list(DEFAULT_CHANNELS))
+
     async def close(self) -> None:
-        for subscriber in set(self._subscribers.values()):
-            with contextlib.suppress(Exception):
-                await self._plugin.unsubscribe(subscriber)
-        self._subscribers.clear()
-        for pump in list(self._pumps):
-            pump.cancel()
+        with contextlib.suppress(Exception):
+            await self.unsubscribe(list(self._subscribers))
 
 
 @websocket("/ws", guards=[READER])
@@ -96,11 +125,17 @@ async def live_updates(
     container.live_clients += 1
     try:
         if subscribe:
-            await _handle(
-                session, socket, {"action": "subscribe", "channels": subscribe.split(",")}
-            )
+            await _handle(session, socket, {"op": "subscribe", "channels": subscribe.split(",")})
+        else:
+            await session.subscribe(list(DEFAULT_CHANNELS))
+            session.defaulted = True
         while True:
-            await _handle(session, socket, await socket.receive_json())
+            try:
+                message = await socket.receive_json()
+            except (ValueError, TypeError):
+                await socket.send_json({"type": "error", "error": "frames must be JSON"})
+                continue
+            await _handle(session, socket, message)
     except WebSocketDisconnect:
         pass
     finally:
@@ -109,18 +144,27 @@ async def live_updates(
 
 
 async def _handle(session: LiveSession, socket: WebSocket[Any, Any, Any], message: Any) -> None:
-    action = message.get("action") if isinstance(message, dict) else None
-    names = message.get("channels") if isinstance(message, dict) else None
-    if action not in ("subscribe", "unsubscribe") or not isinstance(names, list):
+    body = message if isinstance(message, dict) else {}
+    op = body.get("op", body.get("action"))
+    if op == "ping":
+        await socket.send_json({"type": "pong"})
+        return
+    names = body.get("channels")
+    if op not in ("subscribe", "unsubscribe") or not isinstance(names, list):
         await socket.send_json(
-            {"type": "error", "error": 'send {"action": "subscribe", "channels": [...]}'}
+            {
+                "type": "error",
+                "error": 'send {"op": "subscribe", "channels": [...]} or {"op": "ping"}',
+            }
         )
         return
     try:
-        current = await (session.subscribe if action == "subscribe" else session.unsubscribe)(
-            [str(n) for n in names]
-        )
+        if op == "subscribe":
+            await session.narrow()
+            current = await session.subscribe([str(n) for n in names])
+        else:
+            current = await session.unsubscribe([str(n) for n in names])
     except UnknownChannelError as bad:
         await socket.send_json({"type": "error", "error": str(bad)})
         return
-    await socket.send_json({"type": "subscribed", "channels": current})
+    await socket.send_json({"type": "ack", "op": op, "channels": current})
