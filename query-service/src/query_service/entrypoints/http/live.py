@@ -130,9 +130,10 @@ async def live_updates(
             await session.subscribe(list(DEFAULT_CHANNELS))
             session.defaulted = True
         while True:
+            raw = await socket.receive_text()
             try:
-                message = await socket.receive_json()
-            except (ValueError, TypeError):
+                message = json.loads(raw)
+            except ValueError:
                 await socket.send_json({"type": "error", "error": "frames must be JSON"})
                 continue
             await _handle(session, socket, message)
