@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from cqrs_contracts.settings import Settings
+from cqrs_http.shutdown import bounded
 from projector.adapters.event_source import EventSource
 from projector.adapters.mongo import make_client
 from projector.adapters.notifier import RedisNotifier
@@ -75,7 +76,9 @@ def make_rebuild(container: Container) -> Rebuild:
 
 
 async def close(container: Container) -> None:
-    await container.broker.stop()
-    await container.redis.aclose()
-    await container.mongo.close()
-    await container.engine.dispose()
+    await bounded(
+        ("kafka", container.broker.stop()),
+        ("redis", container.redis.aclose()),
+        ("mongo", container.mongo.close()),
+        ("mysql", container.engine.dispose()),
+    )

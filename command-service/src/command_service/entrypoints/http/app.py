@@ -1,7 +1,6 @@
 """The command-service Litestar app: `create_app()` is the Granian factory target."""
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,6 +22,7 @@ from cqrs_contracts.errors import ErrorCode
 from cqrs_contracts.settings import Settings, load_settings
 from cqrs_http.errors import error_response
 from cqrs_http.platform import platform_kwargs
+from cqrs_http.shutdown import bounded, stop_tasks
 
 log = logging.getLogger("command_service")
 
@@ -52,13 +52,12 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            await container.broker.stop()
-            await container.engine.dispose()
-            await container.redis.aclose()
+            await stop_tasks(tasks)
+            await bounded(
+                ("kafka", container.broker.stop()),
+                ("mysql", container.engine.dispose()),
+                ("redis", container.redis.aclose()),
+            )
 
     return lifespan
 

@@ -15,6 +15,7 @@ from redis.exceptions import RedisError
 
 from cqrs_contracts.settings import Settings, load_settings
 from cqrs_http.platform import platform_kwargs
+from cqrs_http.shutdown import bounded, stop_tasks
 from query_service.adapters.documents import init_documents
 from query_service.bootstrap import Container, build
 from query_service.entrypoints.http.health import liveness, readiness, stats
@@ -39,11 +40,8 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
         try:
             yield
         finally:
-            trimmer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await trimmer
-            await container.redis.aclose()
-            await container.mongo.close()
+            await stop_tasks([trimmer])
+            await bounded(("redis", container.redis.aclose()), ("mongo", container.mongo.close()))
 
     return lifespan
 
