@@ -10,7 +10,7 @@ MONGODB_DB, KAFKA_BROKERS, KAFKA_GROUP_ID, KAFKA_TOPIC, REDIS_URL).
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -53,6 +53,7 @@ class MySQLSettings(Section):
     max_idle_conns: int = 10
     max_open_conns: int = 100
     conn_max_lifetime: int = 3600
+    connect_timeout: Seconds = 5.0  # opening a connection; statements are bounded per call
 
     def url(self, driver: str = "aiomysql") -> str:
         return (
@@ -67,6 +68,9 @@ class MongoSettings(Section):
     max_pool_size: int = 100
     min_pool_size: int = 10
     max_idle_time: Seconds = 30.0
+    connect_timeout: Seconds = 5.0
+    server_selection_timeout: Seconds = 5.0  # no reachable server: fail after this
+    operation_timeout: Seconds = 10.0  # every operation, retries included (timeoutMS)
 
 
 class DatabaseSettings(Section):
@@ -78,6 +82,8 @@ class RedisSettings(Section):
     url: str = "redis://127.0.0.1:6379/0"
     prefix: str = "cqrs"  # every key and channel starts with "<prefix>:"
     cache_ttl: Seconds = 300.0
+    socket_timeout: Seconds = 5.0  # one command's answer
+    connect_timeout: Seconds = 5.0
 
 
 class KafkaSettings(Section):
@@ -170,6 +176,25 @@ class SecuritySettings(Section):
     rate_limits: RateLimits = Field(default_factory=RateLimits)
 
 
+class LoggingSettings(Section):
+    format: Literal["json", "text"] = "json"  # json: one object per line
+    level: str = "INFO"
+    access_log: bool = True  # one line per HTTP request (method, path, status, duration)
+
+
+class SystemSettings(Section):
+    """Where the query-service's system health and stats find every service instance."""
+
+    timeout: Seconds = 2.0  # per instance and call
+    services: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "command": ["http://127.0.0.1:8001"],
+            "projector": ["http://127.0.0.1:8004"],
+            "query": ["http://127.0.0.1:8002", "http://127.0.0.1:8003"],
+        }
+    )
+
+
 class Settings(Section):
     server: ServerSettings = Field(default_factory=ServerSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -180,6 +205,8 @@ class Settings(Section):
     projector: ProjectorSettings = Field(default_factory=ProjectorSettings)
     query_service: QueryServiceSettings = Field(default_factory=QueryServiceSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    system: SystemSettings = Field(default_factory=SystemSettings)
 
 
 _SHORT_NAMES = {
