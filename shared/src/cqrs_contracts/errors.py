@@ -11,6 +11,8 @@ class ErrorCode(StrEnum):
 
     BAD_REQUEST = "bad_request"
     UNKNOWN_TYPE = "unknown_type"
+    COMMAND_DISABLED = "command_disabled"  # a built-in command type an admin disabled
+    QUERY_DISABLED = "query_disabled"  # a built-in query type an admin disabled
     VALIDATION_FAILED = "validation_failed"
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
