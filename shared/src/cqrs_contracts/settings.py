@@ -142,6 +142,21 @@ class ProjectorSettings(Section):
     retry_backoff: Seconds = 0.2  # first pause; doubles per attempt
     max_conflict_retries: int = 50  # optimistic-concurrency retries per document
     rebuild_batch_size: int = 1000
+    batch_max_records: int = 500  # a busy topic is taken this many events at a time
+    batch_wait_ms: int = 5  # an idle consumer polls this often (one event: low latency)
+
+
+class WebhookSettings(Section):
+    """Webhook event handlers, delivered by every projector replica in its own consumer
+    group: per-partition order, retries with exponential backoff, then a dead letter."""
+
+    enabled: bool = True  # false: registrations are kept, nothing is delivered
+    group_id: str = ""  # empty: "<kafka.group_id>-webhooks"
+    max_attempts: int = 6  # attempts per event and handler before it is dead-lettered
+    retry_base_delay: Seconds = 0.5  # pause after the first failure; doubles per attempt
+    retry_max_delay: Seconds = 30.0  # the longest pause between two attempts
+    timeout: Seconds = 10.0  # one request, connect to last byte
+    refresh_interval: Seconds = 0.5  # how often a replica re-reads the registrations
 
 
 class QueryServiceSettings(Section):
@@ -204,6 +219,7 @@ class Settings(Section):
     command_service: CommandServiceSettings = Field(default_factory=CommandServiceSettings)
     projector: ProjectorSettings = Field(default_factory=ProjectorSettings)
     query_service: QueryServiceSettings = Field(default_factory=QueryServiceSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     system: SystemSettings = Field(default_factory=SystemSettings)

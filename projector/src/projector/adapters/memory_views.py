@@ -23,3 +23,17 @@ class MemoryViews:
             raise ConcurrentChangeError(doc.id)
         self.docs[(doc.NAME, doc.id)] = (doc, revision + 1)
         return revision + 1
+
+    async def load_many(
+        self, model: type[ReadModel], doc_ids: list[str]
+    ) -> dict[str, tuple[ReadModel, int]]:
+        return {i: self.docs[(model.NAME, i)] for i in doc_ids if (model.NAME, i) in self.docs}
+
+    async def save_many(self, writes: list[tuple[ReadModel, int]]) -> set[str]:
+        clashed: set[str] = set()
+        for doc, revision in writes:
+            try:
+                await self.save(doc, revision)
+            except ConcurrentChangeError:
+                clashed.add(doc.NAME)
+        return clashed

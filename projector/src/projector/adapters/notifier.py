@@ -26,10 +26,18 @@ class RedisNotifier:
         self._raise_to = redis.register_script(_RAISE_TO)
 
     async def published(self, changes: list[ChangeNotification], envelope: EventEnvelope) -> None:
+        await self.published_many(changes, [envelope])
+
+    async def published_many(
+        self, changes: list[ChangeNotification], envelopes: list[EventEnvelope]
+    ) -> None:
         """One round trip: per changed document drop its cache entry, bump the read
-        model's generation and announce it; then record the event's version as applied
-        (versions never go back) and put it on the event feed."""
+        model's generation and announce it; then record each stream's version as applied
+        (versions never go back) and put the events on the event feed."""
         p = self._p
+        latest: dict[str, int] = {}
+        for envelope in envelopes:
+            latest[envelope.stream_id] = max(latest.get(envelope.stream_id, 0), envelope.version)
         async with self._redis.pipeline(transaction=False) as pipe:
             for note in changes:
                 payload = note.model_dump_json()
@@ -37,12 +45,14 @@ class RedisNotifier:
                 pipe.incr(ch.generation(p, note.read_model))
                 pipe.publish(ch.read_model_channel(p, note.read_model), payload)
                 pipe.publish(ch.document_channel(p, note.read_model, note.id), payload)
-            await self._raise_to(
-                keys=[ch.applied(p, envelope.stream_id)],
-                args=[envelope.version, APPLIED_TTL_SECONDS],
-                client=pipe,
-            )
-            pipe.publish(ch.events_channel(p), envelope.model_dump_json())
+            for stream_id, version in latest.items():
+                await self._raise_to(
+                    keys=[ch.applied(p, stream_id)],
+                    args=[version, APPLIED_TTL_SECONDS],
+                    client=pipe,
+                )
+            for envelope in envelopes:
+                pipe.publish(ch.events_channel(p), envelope.model_dump_json())
             await pipe.execute()
 
 

@@ -3,15 +3,16 @@ so that concurrent projector replicas never overwrite each other's changes."""
 
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, IndexModel, InsertOne, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from cqrs_contracts.read_models import COLLECTIONS, INDEXES, ReadModel
 from projector.adapters.mongo import CODECS
 from projector.application.ports import ConcurrentChangeError
 
 REVISION = "_rev"
+DUPLICATE_KEY = 11000
 
 
 class ViewStore:
@@ -47,10 +48,43 @@ class ViewStore:
         raw["id"] = raw.pop("_id")
         return model.model_validate(raw), revision
 
+    async def load_many(
+        self, model: type[ReadModel], doc_ids: list[str]
+    ) -> dict[str, tuple[ReadModel, int]]:
+        found: dict[str, tuple[ReadModel, int]] = {}
+        async for raw in self._collection(model).find({"_id": {"$in": doc_ids}}):
+            revision = int(raw.pop(REVISION, 0))
+            raw["id"] = raw.pop("_id")
+            found[raw["id"]] = (model.model_validate(raw), revision)
+        return found
+
+    async def save_many(self, writes: list[tuple[ReadModel, int]]) -> set[str]:
+        by_model: dict[type[ReadModel], list[InsertOne[Any] | ReplaceOne[Any]]] = {}
+        for doc, revision in writes:
+            body = _body(doc, revision)
+            op: InsertOne[Any] | ReplaceOne[Any] = (
+                InsertOne({"_id": doc.id, **body})
+                if revision == 0
+                else ReplaceOne({"_id": doc.id, REVISION: revision}, body)
+            )
+            by_model.setdefault(type(doc), []).append(op)
+        clashed: set[str] = set()
+        for model, ops in by_model.items():
+            try:
+                result = await self._collection(model).bulk_write(ops, ordered=False)
+                stored = result.inserted_count + result.matched_count
+            except BulkWriteError as failed:
+                details = failed.details
+                if any(e.get("code") != DUPLICATE_KEY for e in details.get("writeErrors", [])):
+                    raise
+                stored = int(details.get("nInserted", 0)) + int(details.get("nMatched", 0))
+            if stored != len(ops):
+                clashed.add(model.NAME)
+        return clashed
+
     async def save(self, doc: ReadModel, revision: int) -> int:
         """Store `doc` if it is still at `revision`; the new revision."""
-        body = doc.model_dump(mode="python", exclude={"id"})
-        body[REVISION] = revision + 1
+        body = _body(doc, revision)
         collection = self._collection(type(doc))
         if revision == 0:
             try:
@@ -69,3 +103,9 @@ class ViewStore:
     async def drop_all(self) -> None:
         for name in COLLECTIONS.values():
             await self._db.drop_collection(name + self.suffix)
+
+
+def _body(doc: ReadModel, revision: int) -> dict[str, Any]:
+    body = doc.model_dump(mode="python", exclude={"id"})
+    body[REVISION] = revision + 1
+    return body

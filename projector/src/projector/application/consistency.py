@@ -47,8 +47,7 @@ async def check(store: AllDocuments, events: EventLog, batch: int = 1000) -> Rep
     replayer = Projector(views=[reference], history=events, notifier=None)
     report = Report()
     async for chunk in events.replay(0, await events.max_position(), batch):
-        for envelope in chunk:
-            await replayer.handle(envelope)
+        await replayer.handle_batch(chunk)
         report.events += len(chunk)
     expected = {key: doc for key, (doc, _) in reference.docs.items()}
     for name, model in READ_MODELS.items():

@@ -7,11 +7,19 @@ For each (read model, document) the event targets:
   events are read from the event store and applied first, in order;
 - the document is stored with compare-and-set; a concurrent writer makes us re-read
   and re-apply, so replicas on different partitions never lose each other's work.
-Only after every document is stored are the cache and the query replicas told."""
+Only after every document is stored are the cache and the query replicas told.
 
+`handle_batch` does the same for many events at once (a busy topic, a rebuild): each
+document is read once, brought forward by every event of the batch that targets it, in
+order, and written once, in one bulk write per read model; a read model where a bulk
+write met a concurrent change is redone document by document, which is safe because
+applying an event is idempotent."""
+
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cqrs_contracts.envelopes import EventEnvelope
+from cqrs_contracts.events import EventData
 from cqrs_contracts.read_models import ChangeNotification, ReadModel
 from cqrs_contracts.upcasting import decode_event, upcast_envelope
 from projector.application.ports import ConcurrentChangeError, History, Notifier, Views
@@ -24,6 +32,10 @@ class ConflictRetriesExhaustedError(RuntimeError):
 
 class MissingHistoryError(RuntimeError):
     """The event store does not (yet) hold the events of a gap; retried later."""
+
+
+Target = tuple[Projection, str]  # a read model's projection and one document id
+Stored = tuple[ReadModel, int]  # a document and its revision
 
 
 @dataclass
@@ -56,6 +68,81 @@ class Projector:
         if self.notifier is not None:
             await self.notifier.published(outcome.changed, envelope)
         return outcome
+
+    async def handle_batch(self, envelopes: Sequence[EventEnvelope]) -> Outcome:
+        steps: list[tuple[EventEnvelope, EventData]] = []
+        for raw in envelopes:
+            envelope = upcast_envelope(raw)
+            event = decode_event(envelope)
+            if event is not None:
+                steps.append((envelope, event))
+        outcome = Outcome(changed=[])
+        for views in self.views:
+            changed = await self._batch_into(views, steps)
+            if views is self.views[0]:
+                outcome.changed = changed
+        if self.notifier is not None and envelopes:
+            await self.notifier.published_many(outcome.changed, [e for e, _ in steps])
+        return outcome
+
+    async def _batch_into(
+        self, views: Views, steps: list[tuple[EventEnvelope, EventData]]
+    ) -> list[ChangeNotification]:
+        work: dict[Target, list[EventEnvelope]] = {}
+        for envelope, event in steps:
+            for projection in PROJECTIONS:
+                for doc_id in projection.targets(event):
+                    work.setdefault((projection, doc_id), []).append(envelope)
+        loaded = await self._load(views, list(work))
+        writes: list[tuple[ReadModel, int]] = []
+        notes: dict[Target, ChangeNotification] = {}
+        for target, targeted in work.items():
+            start, revision = loaded.get(target, (None, 0))
+            doc, last = await self._advance(target, start, targeted)
+            if doc is not None and doc is not start:
+                writes.append((doc, revision))
+            if doc is not None and last is not None:
+                notes[target] = _note(doc, last)
+        clashed = await views.save_many(writes)
+        for target, targeted in work.items():
+            if target[0].model.NAME in clashed:
+                notes.pop(target, None)
+                for envelope in targeted:
+                    note = await self._project_one(views, *target, envelope)
+                    if note is not None:
+                        notes[target] = note
+        return list(notes.values())
+
+    async def _load(
+        self, views: Views, targets: list[Target]
+    ) -> dict[Target, tuple[ReadModel, int]]:
+        loaded: dict[Target, tuple[ReadModel, int]] = {}
+        for projection in PROJECTIONS:
+            ids = [doc_id for (p, doc_id) in targets if p is projection]
+            if ids:
+                found = await views.load_many(projection.model, ids)
+                loaded.update({(projection, i): found[i] for i in found})
+        return loaded
+
+    async def _advance(
+        self, target: Target, doc: ReadModel | None, targeted: list[EventEnvelope]
+    ) -> tuple[ReadModel | None, EventEnvelope | None]:
+        """`doc` after every event of `targeted` it has not applied (gaps filled first),
+        and the last event that concerns it (None: nothing to tell readers)."""
+        projection, doc_id = target
+        last = None
+        for envelope in targeted:
+            applied = doc.versions.get(envelope.stream_id, 0) if doc else 0
+            if envelope.version <= applied:
+                if envelope.version == applied and doc is not None:
+                    last = envelope  # redelivered latest: tell readers again
+                continue
+            for step in await self._with_gap(envelope, applied):
+                step_event = decode_event(step)
+                if step_event is not None:
+                    doc = project(projection, doc, doc_id, step, step_event)
+            last = envelope
+        return doc, last
 
     async def _project_one(
         self, views: Views, projection: Projection, doc_id: str, envelope: EventEnvelope

@@ -89,8 +89,7 @@ class Rebuild:
     ) -> int:
         done = 0
         async for batch in self.events.replay(after, up_to, self.batch):
-            for envelope in batch:
-                await projector.handle(envelope)
+            await projector.handle_batch(batch)
             done += len(batch)
             if progress is not None:
                 progress(done_before + done, total)
