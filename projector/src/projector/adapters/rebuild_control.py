@@ -29,6 +29,18 @@ class RebuildControl:
         doc = await self._db[CONTROL].find_one({"_id": "rebuild"})
         return str(doc["suffix"]) if doc else None
 
+    async def state(self) -> dict[str, Any]:
+        """For the status page: is a rebuild running, into which staging set, since when."""
+        doc = await self._db[CONTROL].find_one({"_id": "rebuild"})
+        if doc is None:
+            return {"running": False}
+        started = doc.get("started_at")
+        return {
+            "running": True,
+            "staging_suffix": doc["suffix"],
+            "started_at": started.isoformat() if started else None,
+        }
+
     async def begin(self, suffix: str) -> None:
         await self._db[CONTROL].replace_one(
             {"_id": "rebuild"},

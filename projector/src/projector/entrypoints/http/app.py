@@ -15,28 +15,13 @@ from pymongo.errors import PyMongoError
 from redis.exceptions import RedisError
 
 from cqrs_contracts.settings import Settings, load_settings
-from cqrs_http.auth import ADMIN, READER
+from cqrs_http.auth import ADMIN
 from cqrs_http.platform import platform_kwargs
 from projector.adapters.dead_letters import read_dead_letters, redrive
 from projector.adapters.rebuild_control import stop
 from projector.bootstrap import Container, build, close, watch_rebuilds
 from projector.entrypoints.consumer import EventConsumer
-
-
-@get("/health", tags=["health"])
-async def liveness() -> dict[str, str]:
-    return {"status": "ok", "service": "projector"}
-
-
-@get("/api/v1/cqrs/projections", tags=["projections"], summary="Projector status", guards=[READER])
-async def status(container: NamedDependency[Container]) -> dict[str, Any]:
-    consumer: EventConsumer = container.extra["consumer"]
-    return {
-        "processed": consumer.processed,
-        "dead_lettered": consumer.dead_lettered,
-        "topic": container.settings.kafka.topic,
-        "group_id": container.settings.kafka.group_id,
-    }
+from projector.entrypoints.http.status import liveness, status
 
 
 @get(

@@ -1,0 +1,142 @@
+"""Two projector processes in one consumer group split the partitions and together
+build the same read models as a clean replay; a backlog is taken in batches; the status
+page shows offsets, lag, positions and the rebuild state."""
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import httpx
+from litestar.testing import AsyncTestClient
+from pymongo import AsyncMongoClient
+
+from cqrs_contracts.settings import Settings
+from projector.adapters.event_source import EventSource
+from projector.adapters.rebuild_control import RebuildControl
+from projector.adapters.view_store import ViewStore
+from tests.integration.projector.test_crash_and_rebuild import converged, shop
+from tests.support.processes import ServiceProcess
+
+STATUS = "/api/v1/cqrs/projections"
+
+
+def own_read_side(service_env: dict[str, str], run_id: str, name: str) -> dict[str, str]:
+    """Environment for projectors with their own group, read-store database and keys."""
+    return {
+        **service_env,
+        "MONGODB_DB": f"cqrs_test_{run_id}_{name}",
+        "KAFKA_GROUP_ID": f"projector-{name}-{run_id}",
+        "CQRS__REDIS__PREFIX": f"test:{run_id}:{name}",
+    }
+
+
+async def status_of(process: ServiceProcess) -> dict[str, Any]:
+    async with httpx.AsyncClient() as client:
+        response = await client.get(process.url + STATUS)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+async def settled(process: ServiceProcess, last_position: int) -> dict[str, Any]:
+    """The status once the process has stored every event up to `last_position`."""
+    status: dict[str, Any] = {}
+    for _ in range(200):
+        status = await status_of(process)
+        projection = status["projections"]["UserReadModel"]
+        if projection["last_position"] >= last_position and projection["lag"] == 0:
+            return status
+        await asyncio.sleep(0.1)
+    return status
+
+
+async def test_two_projectors_split_the_partitions_and_build_the_same_read_models(
+    commands: AsyncTestClient,
+    service_env: dict[str, str],
+    run_id: str,
+    mongo_client: AsyncMongoClient,
+    event_source: EventSource,
+    tmp_path: Path,
+) -> None:
+    env = own_read_side(service_env, run_id, "pair")
+    pair = [ServiceProcess("projector", env, tmp_path / f"projector-{i}.log") for i in (1, 2)]
+    views = ViewStore(mongo_client[env["MONGODB_DB"]])
+    try:
+        for process in pair:
+            await process.start()
+        await asyncio.sleep(3)  # let the group settle on two members
+        await shop(commands, 20)
+        report = await converged(views, event_source)
+        statuses = [await status_of(p) for p in pair]
+    finally:
+        for process in pair:
+            process.stop()
+        await mongo_client.drop_database(env["MONGODB_DB"])
+
+    assert report.consistent, report.different[:3] or report.missing[:5] or report.extra[:5]
+    assert report.documents >= 20 * 5
+    owned = [set(s["projections"]["UserReadModel"]["partitions"]) for s in statuses]
+    assert all(owned), f"each projector must own partitions: {owned}"
+    assert not owned[0] & owned[1], f"a partition was consumed by both: {owned}"
+    assert owned[0] | owned[1] == {"0", "1", "2"}
+    assert all(s["processed"] > 0 for s in statuses)
+
+
+async def test_a_backlog_is_taken_in_batches_and_the_status_shows_no_lag(
+    commands: AsyncTestClient,
+    service_env: dict[str, str],
+    run_id: str,
+    mongo_client: AsyncMongoClient,
+    event_source: EventSource,
+    tmp_path: Path,
+) -> None:
+    await shop(commands, 20)  # 100 events waiting before this group's projector starts
+    last_position = await event_source.max_position()
+    env = own_read_side(service_env, run_id, "backlog")
+    projector = ServiceProcess("projector", env, tmp_path / "projector.log")
+    views = ViewStore(mongo_client[env["MONGODB_DB"]])
+    try:
+        await projector.start()
+        report = await converged(views, event_source)
+        status = await settled(projector, last_position)
+    finally:
+        projector.stop()
+        await mongo_client.drop_database(env["MONGODB_DB"])
+
+    assert report.consistent, report.different[:3] or report.missing[:5] or report.extra[:5]
+    assert status["processed"] >= 100
+    assert status["batches"] < status["processed"], "the backlog must arrive in batches"
+    projection = status["projections"]["OrderPaymentReadModel"]
+    assert projection["last_position"] >= last_position
+    assert projection["lag"] == 0
+    assert set(projection["partitions"]) == {"0", "1", "2"}
+    for partition in projection["partitions"].values():
+        assert partition["high_water"] == partition["offset"] + 1
+    assert projection["rebuild"] == {"running": False}
+
+
+async def test_the_status_shows_a_rebuild_under_way(
+    projector_admin: AsyncTestClient,
+    projector_settings: Settings,
+    mongo_client: AsyncMongoClient,
+) -> None:
+    control = RebuildControl(mongo_client[projector_settings.database.mongodb.database])
+    await control.begin("__rebuild_status_probe")
+    try:
+        during = (await projector_admin.get(STATUS)).json()
+    finally:
+        await control.end()
+        await control.discard("__rebuild_status_probe")
+    after = (await projector_admin.get(STATUS)).json()
+
+    rebuild = during["projections"]["UserReadModel"]["rebuild"]
+    assert rebuild["running"] is True
+    assert rebuild["staging_suffix"] == "__rebuild_status_probe"
+    assert rebuild["started_at"]
+    assert after["projections"]["UserReadModel"]["rebuild"] == {"running": False}
+
+
+async def test_liveness_says_the_broker_is_connected(projector_admin: AsyncTestClient) -> None:
+    response = await projector_admin.get("/health")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "service": "projector", "broker": "connected"}
