@@ -1,0 +1,179 @@
+"""Webhook registrations in the read store (`event_handlers`), every change audited
+(`handler_audit`), and the copy each projector replica delivers from.
+
+A replica re-reads the registrations every `refresh_interval`, and at once whenever an
+event occurred after its last read, so a handler gets every event that occurred after
+its registration, whichever replica registered it."""
+
+import asyncio
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+
+from cqrs_contracts.envelopes import EventEnvelope
+from cqrs_contracts.webhooks import (
+    EventHandlerRegistration,
+    EventHandlerStats,
+    EventHandlerView,
+    HandlerAuditEntry,
+)
+from projector.application.webhooks import EventHandler, aware, mask, select
+
+log = logging.getLogger("projector.webhooks")
+HANDLERS = "event_handlers"
+AUDIT = "handler_audit"
+
+
+def _now() -> datetime:
+    """Now, to the millisecond the read store keeps."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def _handler(doc: dict[str, Any]) -> EventHandler:
+    return EventHandler(
+        id=doc["_id"],
+        event_types=tuple(doc["event_types"]),
+        url=doc["url"],
+        secret=doc["secret"],
+        created_at=aware(doc["created_at"]),
+        name=doc.get("name"),
+        created_by=doc.get("created_by"),
+    )
+
+
+def _described(handler: EventHandler, **more: Any) -> dict[str, Any]:
+    """An audit entry's `what`: the handler without its secret."""
+    return {
+        "kind": "event_handler",
+        "id": handler.id,
+        "name": handler.name,
+        "event_types": list(handler.event_types),
+        "url": handler.url,
+        **more,
+    }
+
+
+class WebhookRegistry:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self._db = db
+        self._current: dict[str, EventHandler] = {}
+        self._read_at: datetime | None = None
+        self._lock = asyncio.Lock()
+
+    async def ensure_indexes(self) -> None:
+        await self._db[HANDLERS].create_index([("event_types", ASCENDING)])
+        await self._db[AUDIT].create_index([("when", DESCENDING)])
+
+    async def register(
+        self, registration: EventHandlerRegistration, who: str | None
+    ) -> EventHandler:
+        handler = EventHandler(
+            id=uuid.uuid4().hex,
+            event_types=tuple(registration.event_types),
+            url=registration.url,
+            secret=registration.secret,
+            created_at=_now(),
+            name=registration.name,
+            created_by=who,
+        )
+        doc = {
+            "_id": handler.id,
+            "name": handler.name,
+            "event_types": list(handler.event_types),
+            "url": handler.url,
+            "secret": handler.secret,
+            "created_at": handler.created_at,
+            "created_by": who,
+            "stats": EventHandlerStats().model_dump(),
+        }
+        await self._db[HANDLERS].insert_one(doc)
+        await self._audit(who, "register", _described(handler))
+        await self.reload()
+        return handler
+
+    async def unregister(self, handler_id: str, who: str | None) -> EventHandler | None:
+        """Remove one handler; None when there is none with that id."""
+        doc = await self._db[HANDLERS].find_one_and_delete({"_id": handler_id})
+        if doc is None:
+            return None
+        handler = _handler(doc)
+        await self._audit(who, "unregister", _described(handler))
+        await self.reload()
+        return handler
+
+    async def unsubscribe(self, event_type: str, who: str | None) -> dict[str, list[str]]:
+        """Take `event_type` off every handler: a handler left with no type is removed,
+        the others keep their other types. The ids of both kinds."""
+        removed: list[str] = []
+        narrowed: list[str] = []
+        async for doc in self._db[HANDLERS].find({"event_types": event_type}):
+            handler = _handler(doc)
+            left = [t for t in handler.event_types if t != event_type]
+            if left:
+                await self._db[HANDLERS].update_one(
+                    {"_id": handler.id}, {"$set": {"event_types": left}}
+                )
+                what = _described(handler, removed_type=event_type, event_types=left)
+                await self._audit(who, "unsubscribe", what)
+                narrowed.append(handler.id)
+            else:
+                await self._db[HANDLERS].delete_one({"_id": handler.id})
+                await self._audit(who, "unregister", _described(handler))
+                removed.append(handler.id)
+        await self.reload()
+        return {"removed": removed, "narrowed": narrowed}
+
+    async def views(self) -> list[EventHandlerView]:
+        """Every handler with its delivery stats; secrets masked."""
+        cursor = self._db[HANDLERS].find().sort("created_at", ASCENDING)
+        return [
+            EventHandlerView(
+                id=doc["_id"],
+                name=doc.get("name"),
+                event_types=doc["event_types"],
+                url=doc["url"],
+                secret=mask(doc["secret"]),
+                created_at=doc["created_at"],
+                created_by=doc.get("created_by"),
+                stats=EventHandlerStats.model_validate(doc.get("stats") or {}),
+            )
+            async for doc in cursor
+        ]
+
+    async def audit_trail(self, limit: int) -> list[HandlerAuditEntry]:
+        cursor = self._db[AUDIT].find({"what.kind": "event_handler"}).sort("when", DESCENDING)
+        return [HandlerAuditEntry.model_validate(doc) async for doc in cursor.limit(limit)]
+
+    async def _audit(self, who: str | None, action: str, what: dict[str, Any]) -> None:
+        entry = HandlerAuditEntry(who=who, action=action, what=what, when=datetime.now(UTC))
+        await self._db[AUDIT].insert_one(entry.model_dump())
+
+    async def reload(self) -> None:
+        """Read every registration (one query; there are few)."""
+        async with self._lock:
+            started = datetime.now(UTC)
+            docs = await self._db[HANDLERS].find().to_list()
+            self._current = {doc["_id"]: _handler(doc) for doc in docs}
+            self._read_at = started
+
+    async def matching(self, envelope: EventEnvelope) -> list[EventHandler]:
+        if self._read_at is None or aware(envelope.occurred_at) > self._read_at:
+            await self.reload()  # a handler may have been registered since the last read
+        return select(self._current.values(), envelope)
+
+    def is_registered(self, handler_id: str) -> bool:
+        return handler_id in self._current
+
+    async def watch(self, interval: float) -> None:
+        """Re-read the registrations every `interval` seconds; runs until cancelled."""
+        while True:
+            try:
+                await self.reload()
+            except Exception:
+                log.warning("could not read the webhook registrations; keeping the last ones")
+            await asyncio.sleep(interval)

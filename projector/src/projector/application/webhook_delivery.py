@@ -1,0 +1,108 @@
+"""Delivering one event to its webhook handlers: each handler gets it with retries and
+exponential backoff; after the last attempt the delivery is dead-lettered with its last
+error. Handlers of one event are served at once; the next event waits for all of them,
+which keeps each handler's events in order per partition (per aggregate)."""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from cqrs_contracts.envelopes import EventEnvelope
+from projector.application.webhooks import EventHandler, backoff, body_of, request_headers
+
+log = logging.getLogger("projector.webhooks")
+
+
+class DeliveryFailedError(Exception):
+    """The receiver did not answer 2xx (or could not be reached); the message says why."""
+
+
+class Sender(Protocol):
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> None:
+        """POST `body`; raises DeliveryFailedError unless the receiver answered 2xx."""
+
+
+class Handlers(Protocol):
+    async def matching(self, envelope: EventEnvelope) -> list[EventHandler]:
+        """The registered handlers `envelope` goes to."""
+
+    def is_registered(self, handler_id: str) -> bool: ...
+
+
+class DeliveryLog(Protocol):
+    async def delivered(self, handler: EventHandler, at: datetime) -> None: ...
+
+    async def failed(self, handler: EventHandler, error: str, at: datetime) -> None: ...
+
+    async def dead_lettered(
+        self, handler: EventHandler, envelope: EventEnvelope, attempts: int, error: str
+    ) -> None:
+        """Store the given-up delivery; raises when it could not be stored."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int
+    base_delay: float
+    max_delay: float
+
+
+class WebhookDelivery:
+    def __init__(
+        self,
+        handlers: Handlers,
+        sender: Sender,
+        outcomes: DeliveryLog,
+        policy: RetryPolicy,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._handlers = handlers
+        self._sender = sender
+        self._outcomes = outcomes
+        self._policy = policy
+        self._sleep = sleep
+
+    async def deliver(self, envelope: EventEnvelope) -> int:
+        """Deliver `envelope` to every handler that wants it (or dead-letter it); how many
+        handlers there were. Raises only when a dead letter could not be stored."""
+        handlers = await self._handlers.matching(envelope)
+        body = body_of(envelope)
+        results = await asyncio.gather(
+            *(self._deliver_one(h, envelope, body) for h in handlers), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return len(handlers)
+
+    async def _deliver_one(
+        self, handler: EventHandler, envelope: EventEnvelope, body: bytes
+    ) -> None:
+        error = ""
+        for attempt in range(1, self._policy.max_attempts + 1):
+            if attempt > 1 and not self._handlers.is_registered(handler.id):
+                return  # unregistered while its retries were under way
+            try:
+                await self._sender.post(
+                    handler.url, body, request_headers(handler, envelope, body, attempt)
+                )
+            except DeliveryFailedError as failure:
+                error = str(failure)
+                await self._outcomes.failed(handler, error, datetime.now(UTC))
+            else:
+                await self._outcomes.delivered(handler, datetime.now(UTC))
+                return
+            if attempt < self._policy.max_attempts:
+                policy = self._policy
+                await self._sleep(backoff(attempt, policy.base_delay, policy.max_delay))
+        log.warning(
+            "webhook %s gave up on event %s after %d attempts: %s",
+            handler.id,
+            envelope.event_id,
+            self._policy.max_attempts,
+            error,
+        )
+        await self._outcomes.dead_lettered(handler, envelope, self._policy.max_attempts, error)
