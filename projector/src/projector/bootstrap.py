@@ -16,8 +16,12 @@ from projector.adapters.mongo import make_client
 from projector.adapters.notifier import RedisNotifier
 from projector.adapters.rebuild_control import RebuildControl
 from projector.adapters.view_store import ViewStore
+from projector.adapters.webhook_outcomes import WebhookOutcomes
+from projector.adapters.webhook_registry import WebhookRegistry
+from projector.adapters.webhook_sender import HttpSender
 from projector.application.projector import Projector
 from projector.application.rebuild import Rebuild, staging_suffix
+from projector.application.webhook_delivery import RetryPolicy, WebhookDelivery
 
 
 @dataclass
@@ -73,6 +77,28 @@ def make_rebuild(container: Container) -> Rebuild:
         control=RebuildControl(read_db(container)),
         batch=container.settings.projector.rebuild_batch_size,
     )
+
+
+@dataclass
+class Webhooks:
+    """Webhook event handlers: registrations, delivery outcomes, and the delivery
+    consumer's own broker connection (its own group: projections never wait for it)."""
+
+    registry: WebhookRegistry
+    outcomes: WebhookOutcomes
+    sender: HttpSender
+    delivery: WebhookDelivery
+    broker: KafkaBroker
+
+
+def build_webhooks(container: Container) -> Webhooks:
+    cfg = container.settings.webhooks
+    registry, outcomes = WebhookRegistry(read_db(container)), WebhookOutcomes(read_db(container))
+    sender = HttpSender(cfg.timeout)
+    policy = RetryPolicy(max(1, cfg.max_attempts), cfg.retry_base_delay, cfg.retry_max_delay)
+    delivery = WebhookDelivery(registry, sender, outcomes, policy)
+    broker = KafkaBroker(container.settings.kafka.bootstrap, client_id="projector-webhooks")
+    return Webhooks(registry, outcomes, sender, delivery, broker)
 
 
 async def close(container: Container) -> None:

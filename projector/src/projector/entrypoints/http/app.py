@@ -22,6 +22,8 @@ from projector.adapters.rebuild_control import stop
 from projector.bootstrap import Container, build, close, watch_rebuilds
 from projector.entrypoints.consumer import EventConsumer
 from projector.entrypoints.http.status import liveness, status
+from projector.entrypoints.http.webhooks import EventHandlerController
+from projector.entrypoints.webhook_consumer import install_webhooks
 
 
 @get(
@@ -76,6 +78,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     container.extra["consumer"] = EventConsumer(
         container.broker, container.projector, container.settings
     )
+    webhooks = install_webhooks(container)
     kit = platform_kwargs(
         container.settings, container.redis, "projector", (PyMongoError, RedisError, KafkaError)
     )
@@ -86,8 +89,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             status,
             list_dead_letters,
             retry_dead_letter,
+            EventHandlerController,
         ],
         dependencies={"container": Provide(lambda: container, sync_to_thread=False)},
-        lifespan=[_lifespan(container)],
+        lifespan=[_lifespan(container), webhooks],
         **kit,
     )

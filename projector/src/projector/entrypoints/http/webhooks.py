@@ -1,0 +1,98 @@
+"""Webhook event handlers (admin only): register, list with delivery stats, remove by
+event type or by id; dead-lettered deliveries and the audit trail."""
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from pydantic import ValidationError
+
+from cqrs_contracts.webhooks import EventHandlerRegistration
+from cqrs_http.auth import ADMIN, actor
+from cqrs_http.errors import field_errors, invalid_input
+from projector.application.webhooks import mask
+from projector.bootstrap import Container, Webhooks
+
+Limit = Annotated[int, Parameter(ge=1, le=1000)]
+
+
+def _webhooks(container: NamedDependency[Container]) -> Webhooks:
+    webhooks: Webhooks = container.extra["webhooks"]
+    return webhooks
+
+
+class EventHandlerController(Controller):
+    path = "/api/v1/cqrs/handlers/events"
+    tags = ("handlers",)
+    guards = [ADMIN]  # noqa: RUF012 - Litestar's declaration style
+    dependencies = {"webhooks": Provide(_webhooks, sync_to_thread=False)}  # noqa: RUF012
+
+    @post("/", status_code=201, summary="Register a webhook for event types (or *)")
+    async def register(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[dict[str, Any]],
+        webhooks: NamedDependency[Webhooks],
+    ) -> Response[dict[str, Any]]:
+        try:
+            registration = EventHandlerRegistration.model_validate(data)
+        except ValidationError as invalid:
+            raise invalid_input("invalid event handler", field_errors(invalid)) from invalid
+        handler = await webhooks.registry.register(registration, actor(request))
+        body = {
+            "id": handler.id,
+            "name": handler.name,
+            "event_types": list(handler.event_types),
+            "url": handler.url,
+            "secret": mask(handler.secret),
+            "created_at": handler.created_at.isoformat(),
+            "created_by": handler.created_by,
+        }
+        return Response(body, status_code=201)
+
+    @get("/", summary="List webhook handlers with their delivery stats")
+    async def list_all(self, webhooks: NamedDependency[Webhooks]) -> dict[str, Any]:
+        views = await webhooks.registry.views()
+        return {"items": [v.model_dump(mode="json") for v in views]}
+
+    @delete("/{event_type:str}", status_code=200, summary="Remove the handlers of an event type")
+    async def remove_type(
+        self,
+        request: Request[Any, Any, Any],
+        event_type: FromPath[str],
+        webhooks: NamedDependency[Webhooks],
+    ) -> dict[str, Any]:
+        changed = await webhooks.registry.unsubscribe(event_type, actor(request))
+        if not changed["removed"] and not changed["narrowed"]:
+            raise NotFoundException(f"no event handler for {event_type}")
+        return {"event_type": event_type, **changed}
+
+    @delete("/by-id/{handler_id:str}", status_code=200, summary="Remove one handler")
+    async def remove_one(
+        self,
+        request: Request[Any, Any, Any],
+        handler_id: FromPath[str],
+        webhooks: NamedDependency[Webhooks],
+    ) -> dict[str, Any]:
+        if await webhooks.registry.unregister(handler_id, actor(request)) is None:
+            raise NotFoundException(f"no event handler {handler_id}")
+        return {"removed": [handler_id]}
+
+    @get("/dead-letters", summary="Deliveries given up after the last attempt, newest first")
+    async def dead_letters(
+        self,
+        webhooks: NamedDependency[Webhooks],
+        handler_id: FromQuery[str | None] = None,
+        limit: FromQuery[Limit] = 100,
+    ) -> dict[str, Any]:
+        found = await webhooks.outcomes.dead_letters(limit, handler_id)
+        return {"items": [d.model_dump(mode="json") for d in found]}
+
+    @get("/audit", summary="Who registered or removed which handler, newest first")
+    async def audit(
+        self, webhooks: NamedDependency[Webhooks], limit: FromQuery[Limit] = 100
+    ) -> dict[str, Any]:
+        entries = await webhooks.registry.audit_trail(limit)
+        return {"items": [e.model_dump(mode="json") for e in entries]}
