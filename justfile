@@ -71,6 +71,10 @@ fmt: sync
 bench: sync infra-up
     uv run python -m tests.bench
 
+# Soak: 10 minutes of mixed load; memory and sockets of every process sampled (BENCH_SOAK_SECONDS)
+soak: sync infra-up
+    BENCH_SCENARIOS=soak uv run python -m tests.bench
+
 # Rebuild the read models from the event store, with no downtime
 rebuild: sync
     uv run --package projector projector rebuild

@@ -3,7 +3,8 @@ Prints scenario, ours, baseline, ratio; writes bench-results/results.json.
 Bounded: fixed call counts and durations; loopback only.
 
 Environment: BENCH_WRITES, BENCH_READS (calls per scenario), BENCH_CONCURRENCY ("1,16"),
-BENCH_SCENARIOS ("write,read,fresh")."""
+BENCH_SCENARIOS ("write,read,gateway,fresh,projection"; "soak" runs the soak alone),
+BENCH_SOAK_SECONDS (600)."""
 
 import asyncio
 import json
@@ -12,14 +13,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.bench import freshness, read_path, write_path
+from tests.bench import freshness, projection, read_path, soak, write_path
+from tests.bench.gateway import gateway
 from tests.bench.load import Result
 from tests.bench.system import BenchSystem, bench_system
 
 WRITES = int(os.environ.get("BENCH_WRITES", "1500"))
 READS = int(os.environ.get("BENCH_READS", "3000"))
 CONCURRENCY = [int(c) for c in os.environ.get("BENCH_CONCURRENCY", "1,16").split(",")]
-SCENARIOS = set(os.environ.get("BENCH_SCENARIOS", "write,read,fresh").split(","))
+SCENARIOS = set(os.environ.get("BENCH_SCENARIOS", "write,read,gateway,fresh,projection").split(","))
+PROJECTION_EVENTS = 2000  # at least this many stored events for the projection runs
 
 
 def row(rows: list[dict[str, Any]], scenario: str, ours: Result, base: Result) -> None:
@@ -72,6 +75,47 @@ async def reads(system: BenchSystem, rows: list[dict[str, Any]], urls: dict[str,
         row(rows, name, await read_path.queries(url, body, READS, 16), base)
 
 
+async def through_gateway(
+    system: BenchSystem, rows: list[dict[str, Any]], urls: dict[str, str]
+) -> None:
+    """The cached read through the gateway with one, then two query-service replicas."""
+    uid, document = await read_path.seed(urls["commands"], urls["cached"])
+    base = await read_path.baseline(system, document, READS, 16)
+    get_user = {"type": "GetUser", "data": {"id": uid}}
+    second = (await system.start("query-service")).url
+    with gateway(system.run, urls["commands"], urls["projector"]) as gw:
+        gw.route_queries_to([urls["cached"]])
+        one = await read_path.queries(gw.url, get_user, READS, 16)
+        row(rows, "gateway: GetUser cached, 1 replica, c16", one, base)
+        gw.route_queries_to([urls["cached"], second])
+        two = await read_path.queries(gw.url, get_user, READS, 16)
+        row(rows, "gateway: GetUser cached, 2 replicas, c16", two, base)
+    print(f"{'scaling: 2 replicas / 1 replica':<40} {two.rate / one.rate:>8.2f}x")
+    rows.append(
+        {"scenario": "scaling: 2 replicas / 1 replica", "ratio": round(two.rate / one.rate, 3)}
+    )
+
+
+async def projections(
+    system: BenchSystem, rows: list[dict[str, Any]], urls: dict[str, str]
+) -> None:
+    stored = await projection.stored_events(system)
+    if stored < PROJECTION_EVENTS:
+        await projection.seed(urls["commands"], PROJECTION_EVENTS - stored)
+    await freshness.caught_up(urls["commands"], urls["cached"])  # every event is on the topic
+    events = await projection.stored_events(system)
+    base = await projection.baseline(system, events)
+    row(
+        rows,
+        f"projection: live, {events} events (ev/s)",
+        await projection.live(system, events),
+        base,
+    )
+    row(
+        rows, f"projection: rebuild, {events} events (ev/s)", await projection.rebuild(system), base
+    )
+
+
 async def fresh(rows: list[dict[str, Any]], urls: dict[str, str]) -> None:
     await freshness.caught_up(urls["commands"], urls["cached"])  # start from no backlog
     result = await freshness.measure(urls["commands"], urls["cached"].replace("http", "ws"), 50, 10)
@@ -97,8 +141,14 @@ async def main() -> int:
             await writes(system, rows, urls)
         if "read" in SCENARIOS:
             await reads(system, rows, urls)
+        if "gateway" in SCENARIOS:
+            await through_gateway(system, rows, urls)
         if "fresh" in SCENARIOS:
             await fresh(rows, urls)
+        if "projection" in SCENARIOS:
+            await projections(system, rows, urls)
+        if "soak" in SCENARIOS:
+            rows.extend(await soak.run(system, urls))
     out = Path("bench-results")
     out.mkdir(exist_ok=True)
     (out / "results.json").write_text(json.dumps(rows, indent=2))

@@ -18,6 +18,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import ConsumerRecord, TopicPartition
@@ -75,6 +76,8 @@ class EventConsumer:
         self.processed = 0
         self.dead_lettered = 0
         self.batches = 0
+        self.first_batch_at: datetime | None = None  # when the first batch arrived
+        self.last_stored_at: datetime | None = None  # when the last batch was stored
         self.partitions: dict[int, PartitionState] = {}
         self._uncommitted = 0
         self._committed_at = time.monotonic()
@@ -92,6 +95,7 @@ class EventConsumer:
         )(self.on_batch)
 
     async def on_batch(self, msg: KafkaMessage) -> None:
+        self.first_batch_at = self.first_batch_at or datetime.now(UTC)
         raw: Any = msg.raw_message
         records: tuple[ConsumerRecord[Any, Any], ...] = raw if isinstance(raw, tuple) else (raw,)
         envelopes: list[tuple[ConsumerRecord[Any, Any], EventEnvelope]] = []
@@ -108,6 +112,7 @@ class EventConsumer:
                 return
         self.processed += len(envelopes)
         self.batches += 1
+        self.last_stored_at = datetime.now(UTC)
         self._stored(msg, records, envelopes)
         self._uncommitted += len(records)
         now = time.monotonic()

@@ -2,6 +2,7 @@
 offset stored, the partition's end and the lag between them, the last event store
 position, and whether a rebuild is under way."""
 
+from datetime import datetime
 from typing import Any
 
 from litestar import Response, get
@@ -14,6 +15,10 @@ from projector.bootstrap import Container, read_db
 from projector.entrypoints.consumer import EventConsumer
 
 BROKER_PING_SECONDS = 2.0
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 @get(
@@ -50,6 +55,8 @@ async def status(container: NamedDependency[Container]) -> dict[str, Any]:
         "processed": consumer.processed,
         "batches": consumer.batches,
         "dead_lettered": consumer.dead_lettered,
+        "first_batch_at": _iso(consumer.first_batch_at),
+        "last_stored_at": _iso(consumer.last_stored_at),
         "topic": container.settings.kafka.topic,
         "group_id": container.settings.kafka.group_id,
         "projections": dict.fromkeys(COLLECTIONS, projection),
