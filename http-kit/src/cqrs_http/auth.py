@@ -16,7 +16,14 @@ from litestar.types import Guard
 from cqrs_contracts.settings import SecuritySettings
 
 ROLES = ("reader", "writer", "admin")
-PUBLIC_PATHS = ["^/health$", "^/api/v1/cqrs/health$", "^/schema", "^/metrics$"]
+PUBLIC_PATHS = [
+    "^/health$",
+    "^/api/v1/cqrs/health$",
+    "^/api/v1/cqrs/system/health$",
+    "^/schema",
+    "^/asyncapi",
+    "^/metrics$",
+]
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from pydantic import ValidationError
 
 from cqrs_contracts.errors import ErrorCode, error_body
+from cqrs_http.logs import request_id_var
 
 log = logging.getLogger("cqrs_http.errors")
 
@@ -27,7 +28,7 @@ CODES = {
 
 
 def request_id(request: Request[Any, Any, Any]) -> str | None:
-    return request.headers.get("x-request-id")
+    return request_id_var.get() or request.headers.get("x-request-id")
 
 
 def error_response(status: int, code: str, message: str, **details: Any) -> Response[Any]:
@@ -39,14 +40,15 @@ def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
     details: dict[str, Any] = {}
     if isinstance(exc, ValidationException) and exc.extra:
         details["fields"] = exc.extra
-    if exc.status_code >= 500:
-        log.warning(
-            "%s %s -> %s (request %s)",
-            request.method,
-            request.url.path,
-            exc.status_code,
-            request_id(request),
-        )
+    log.log(
+        logging.WARNING if exc.status_code >= 500 else logging.INFO,
+        "%s %s -> %s %s (request %s)",
+        request.method,
+        request.url.path,
+        exc.status_code,
+        code,
+        request_id(request),
+    )
     response = error_response(exc.status_code, code, str(exc.detail), **details)
     if exc.headers:
         response.headers.update(exc.headers)

@@ -23,7 +23,14 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "/api/v1/cqrs/cleanup",
     ),
 }
-UNLIMITED = ["^/health$", "^/api/v1/cqrs/health$", "^/metrics$", "^/schema"]
+UNLIMITED = [
+    "^/health$",
+    "^/api/v1/cqrs/health$",
+    "^/api/v1/cqrs/system/health$",
+    "^/metrics$",
+    "^/schema",
+    "^/asyncapi",
+]
 
 
 def client_of(request: Request[Any, Any, Any]) -> str:

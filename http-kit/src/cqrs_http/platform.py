@@ -9,11 +9,14 @@ from litestar.exceptions import HTTPException
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.stores.redis import RedisStore
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from cqrs_contracts.settings import Settings
 from cqrs_http.auth import jwt_auth
 from cqrs_http.errors import on_dependency_down, on_http_error, on_timeout, on_unexpected
 from cqrs_http.limits import STORE, rate_limits
+from cqrs_http.logs import litestar_logging
+from cqrs_http.request_context import install
 from cqrs_http.timeouts import request_timeout
 
 
@@ -23,8 +26,10 @@ def platform_kwargs(
     service: str,
     dependency_errors: tuple[type[Exception], ...] = (),
 ) -> dict[str, Any]:
-    """Auth, rate limits, CORS, compression, body and time limits, the error shape, and
-    Prometheus metrics. Pass `route_handlers=[*yours, *kwargs.pop("route_handlers")]`."""
+    """Auth, rate limits, CORS, compression, body and time limits, the error shape,
+    Prometheus metrics, request ids and structured logs. Pass
+    `route_handlers=[*yours, *kwargs.pop("route_handlers")]`. Redis (the rate-limit
+    counters) being down is always a 503; `dependency_errors` add the service's own."""
     security = settings.security
     auth = jwt_auth(security)
     metrics = PrometheusConfig(
@@ -33,7 +38,7 @@ def platform_kwargs(
     middleware: list[Any] = [metrics.middleware, request_timeout(security.request_timeout)]
     middleware += [config.middleware for config in rate_limits(security.rate_limits)]
     handlers: dict[Any, Any] = {HTTPException: on_http_error, TimeoutError: on_timeout}
-    handlers.update(dict.fromkeys(dependency_errors, on_dependency_down))
+    handlers.update(dict.fromkeys((RedisError, *dependency_errors), on_dependency_down))
     handlers[Exception] = on_unexpected
     return {
         "route_handlers": [PrometheusController],
@@ -45,4 +50,6 @@ def platform_kwargs(
         "request_max_body_size": security.max_body_bytes,
         "exception_handlers": handlers,
         "state": State({"auth_enabled": security.auth_enabled}),
+        "logging_config": litestar_logging(settings.logging, service),
+        "on_startup": [install(settings.logging.access_log)],
     }

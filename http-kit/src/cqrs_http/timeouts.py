@@ -2,12 +2,15 @@
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from cqrs_contracts.errors import ErrorCode, error_body
+
+log = logging.getLogger("cqrs_http.timeouts")
 
 
 def request_timeout(seconds: float) -> Any:
@@ -29,6 +32,9 @@ def request_timeout(seconds: float) -> Any:
                 async with asyncio.timeout(seconds):
                     await app(scope, receive, tracking_send)
             except TimeoutError:
+                log.warning(
+                    "%s %s -> 504: no answer within %ss", scope["method"], scope["path"], seconds
+                )
                 if started:
                     raise
                 body = json.dumps(
