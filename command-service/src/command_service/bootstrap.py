@@ -37,7 +37,8 @@ def make_engine(settings: Settings) -> AsyncEngine:
         max_overflow=max(db.max_open_conns - db.max_idle_conns, 0),
         pool_recycle=db.conn_max_lifetime,
         pool_timeout=settings.command_service.request_timeout,
-        connect_args={"connect_timeout": 5},  # requests are bounded by security.request_timeout
+        # statements are bounded by the request's time limit (security.request_timeout)
+        connect_args={"connect_timeout": db.connect_timeout},
     )
 
 
@@ -57,6 +58,10 @@ def build(settings: Settings) -> Container:
         commands=CommandService(store, settings, on_commit=on_commit),
         importer=EventImporter(store, settings.cqrs.supported_event_types),
         reader=LogReader(engine),
-        redis=Redis.from_url(settings.redis.url, socket_timeout=5, socket_connect_timeout=5),
+        redis=Redis.from_url(
+            settings.redis.url,
+            socket_timeout=settings.redis.socket_timeout,
+            socket_connect_timeout=settings.redis.connect_timeout,
+        ),
         retention=Retention(engine, settings.cqrs.max_commands),
     )

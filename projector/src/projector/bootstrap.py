@@ -41,8 +41,18 @@ def build(settings: Settings) -> Container:
     """Every adapter, unconnected: connections open in the startup hooks."""
     mongo = make_client(settings.database.mongodb)
     db = settings.database.mysql
-    engine = create_async_engine(db.url(), pool_size=5, max_overflow=5, pool_pre_ping=True)
-    redis = Redis.from_url(settings.redis.url, socket_timeout=5, socket_connect_timeout=5)
+    engine = create_async_engine(
+        db.url(),
+        pool_size=5,
+        max_overflow=5,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": db.connect_timeout},
+    )
+    redis = Redis.from_url(
+        settings.redis.url,
+        socket_timeout=settings.redis.socket_timeout,
+        socket_connect_timeout=settings.redis.connect_timeout,
+    )
     broker = KafkaBroker(settings.kafka.bootstrap, client_id="projector")
     views = ViewStore(mongo[settings.database.mongodb.database])
     events = EventSource(engine)

@@ -53,10 +53,15 @@ def build(settings: Settings) -> Container:
         mongo_cfg.uri,
         tz_aware=True,
         maxPoolSize=mongo_cfg.max_pool_size,
-        serverSelectionTimeoutMS=5000,
+        connectTimeoutMS=int(mongo_cfg.connect_timeout * 1000),
+        serverSelectionTimeoutMS=int(mongo_cfg.server_selection_timeout * 1000),
         timeoutMS=int(settings.query_service.query_timeout * 1000),
     )
-    redis = Redis.from_url(settings.redis.url, socket_timeout=5, socket_connect_timeout=5)
+    redis = Redis.from_url(
+        settings.redis.url,
+        socket_timeout=settings.redis.socket_timeout,
+        socket_connect_timeout=settings.redis.connect_timeout,
+    )
     prefix = settings.redis.prefix
     db = mongo[mongo_cfg.database]
     queries = QueryService(

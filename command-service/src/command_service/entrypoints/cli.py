@@ -3,7 +3,6 @@
 import argparse
 import asyncio
 import contextlib
-import logging
 
 from granian import Granian
 from granian.constants import Interfaces
@@ -11,6 +10,7 @@ from granian.constants import Interfaces
 from command_service.bootstrap import build
 from command_service.migrations import upgrade_to_head
 from cqrs_contracts.settings import load_settings
+from cqrs_http.logs import configure, dict_config
 
 
 async def _relay_forever() -> None:
@@ -33,8 +33,8 @@ def main() -> None:
     sub.add_parser("relay", help="run only the outbox relay")
     sub.add_parser("migrate", help="apply the event-store migrations")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = load_settings()
+    configure(settings.logging, "command-service")
     if args.what == "migrate":
         upgrade_to_head(settings.database.mysql.url())
     elif args.what == "relay":
@@ -49,4 +49,5 @@ def main() -> None:
             workers=args.workers or cs.workers,
             interface=Interfaces.ASGI,
             factory=True,
+            log_dictconfig=dict_config(settings.logging, "command-service"),
         ).serve()

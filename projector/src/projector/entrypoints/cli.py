@@ -3,12 +3,12 @@
 import argparse
 import asyncio
 import json
-import logging
 
 from granian import Granian
 from granian.constants import Interfaces
 
 from cqrs_contracts.settings import load_settings
+from cqrs_http.logs import configure, dict_config
 from projector.adapters.dead_letters import read_dead_letters
 
 
@@ -113,7 +113,7 @@ def main() -> None:
     retry = dlq_sub.add_parser("retry")
     retry.add_argument("ref", help="partition:offset, as listed")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure(load_settings().logging, "projector")
     if args.what == "verify":
         raise SystemExit(asyncio.run(_verify()))
     if args.what == "rebuild":
@@ -130,4 +130,5 @@ def main() -> None:
         workers=1,
         interface=Interfaces.ASGI,
         factory=True,
+        log_dictconfig=dict_config(settings.logging, "projector"),
     ).serve()

@@ -1,12 +1,12 @@
 """`query-service serve`."""
 
 import argparse
-import logging
 
 from granian import Granian
 from granian.constants import Interfaces
 
 from cqrs_contracts.settings import load_settings
+from cqrs_http.logs import configure, dict_config
 
 
 def main() -> None:
@@ -17,8 +17,9 @@ def main() -> None:
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    qs = load_settings().query_service
+    settings = load_settings()
+    configure(settings.logging, "query-service")
+    qs = settings.query_service
     Granian(
         "query_service.entrypoints.http.app:create_app",
         address=args.host or qs.host,
@@ -26,4 +27,5 @@ def main() -> None:
         workers=args.workers or qs.workers,
         interface=Interfaces.ASGI,
         factory=True,
+        log_dictconfig=dict_config(settings.logging, "query-service"),
     ).serve()

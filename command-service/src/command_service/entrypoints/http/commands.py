@@ -14,6 +14,7 @@ from command_service.application.service import Caller, CommandService
 from cqrs_contracts.envelopes import CommandRequest
 from cqrs_http.auth import READER, WRITER, actor
 from cqrs_http.errors import field_errors, invalid_input
+from cqrs_http.logs import bind_command
 
 Limit = Annotated[int, Parameter(ge=1, le=100)]
 
@@ -34,12 +35,14 @@ class CommandController(Controller):
             command = CommandRequest.model_validate(data)
         except ValidationError as invalid:
             raise invalid_input("invalid command envelope", field_errors(invalid)) from invalid
+        bind_command(command.id)
         caller = Caller(
             actor=actor(request),
             idempotency_key=request.headers.get("idempotency-key"),
             traceparent=request.headers.get("traceparent"),
         )
         answer = await commands.execute(command, caller)
+        bind_command(answer.command_id)
         return Response(answer.body, status_code=answer.http_status)
 
     @get("/{command_id:str}", summary="Get a command from the log")
