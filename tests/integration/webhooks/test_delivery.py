@@ -58,12 +58,12 @@ async def test_matching_handlers_get_signed_events_with_their_id_and_others_do_n
     oid = order["aggregate_id"]
     updated = await run(commands, "UpdateUser", user_id=uid, name="Ada Renamed")
     last = await run(commands, "UpdateUser", user_id=uid, name="Ada Last")
-    # the last event of the user's partition reached /every: the earlier ones are all done
-    await receiver.wait_for(lambda rx: got("/every", uid, 3)(rx) and got("/every", oid, 1)(rx))
-    await receiver.wait_for(got("/orders", oid, 1))
+    changed = await run(commands, "UpdateOrder", order_id=oid, description="barrier")
+    # each stream's last event reached /every: every delivery of the earlier ones is done
+    await receiver.wait_for(lambda rx: got("/every", uid, 3)(rx) and got("/every", oid, 2)(rx))
 
     every = of(receiver.at("/every"), uid, oid)
-    stored = [user, order, updated, last]
+    stored = [user, order, updated, last, changed]
     assert sorted(r.headers["x-cqrs-event-id"] for r in every) == sorted(
         e["event_id"] for a in stored for e in a["events"]
     )
@@ -162,8 +162,11 @@ async def test_unregistering_by_id_and_by_type_stops_delivery(
     await hooks.add("/witness-2", "*")
     await run(commands, "UpdateUser", user_id=uid, name="Ada Four")
     other = (await new_user(commands))["aggregate_id"]
+    # one more event per stream: once it arrives, every delivery of the one before is done
+    await run(commands, "UpdateUser", user_id=uid, name="Ada Five")
+    await run(commands, "UpdateUser", user_id=other, name="Other Two")
     await receiver.wait_for(
-        lambda rx: got("/witness-2", uid, 4)(rx) and got("/witness-2", other, 1)(rx)
+        lambda rx: got("/witness-2", uid, 5)(rx) and got("/witness-2", other, 2)(rx)
     )
 
     def versions(path: str, stream: str) -> list[int]:

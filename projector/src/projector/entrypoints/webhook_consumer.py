@@ -48,7 +48,6 @@ class WebhookConsumer:
         self._webhooks = webhooks
         self._pause = settings.webhooks.retry_base_delay
         self._committed_at: dict[int, float] = {}
-        self.delivered_events = 0
         webhooks.broker.subscriber(
             settings.kafka.topic,
             group_id=group_of(settings),
@@ -69,7 +68,6 @@ class WebhookConsumer:
             await asyncio.sleep(self._pause)
             await msg.nack()
             return
-        self.delivered_events += 1 if handlers else 0
         partition = int(getattr(msg.raw_message, "partition", 0))
         now = time.monotonic()
         if handlers or now - self._committed_at.get(partition, 0.0) >= COMMIT_EVERY_SECONDS:
