@@ -4,7 +4,7 @@ from typing import Any
 
 from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
-from litestar.datastructures import State
+from litestar.datastructures import ResponseHeader, State
 from litestar.exceptions import HTTPException
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.stores.redis import RedisStore
@@ -48,6 +48,8 @@ def platform_kwargs(
         "cors_config": CORSConfig(allow_origins=security.cors_allow_origins),
         "compression_config": CompressionConfig(backend="gzip", minimum_size=1024),
         "request_max_body_size": security.max_body_bytes,
+        # which service answered: behind the gateway, routing is visible to clients
+        "response_headers": [ResponseHeader(name="X-Served-By", value=service)],
         "exception_handlers": handlers,
         "state": State({"auth_enabled": security.auth_enabled}),
         "logging_config": litestar_logging(settings.logging, service),

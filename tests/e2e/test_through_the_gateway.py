@@ -1,0 +1,214 @@
+"""The whole system through the gateway: routing by resource, the original README's
+curl examples, a user-order-payment-refund story seen through every query and read
+model, live changes on each query replica's WebSocket, and read-your-writes."""
+
+import asyncio
+import json
+import shlex
+import subprocess
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import websockets
+
+from tests.e2e.conftest import System
+from tests.integration.command_service.test_original_examples import (
+    PUBLISH_AN_EVENT,
+    SEND_A_COMMAND,
+)
+from tests.integration.query_service.helpers import email, send
+
+COMMANDS = "/api/v1/cqrs/commands"
+QUERIES = "/api/v1/cqrs/queries"
+READ_MODELS = "/api/v1/cqrs/read-models"
+
+# Copied verbatim from the original README ("Sending a Query", "Creating a Read Model").
+SEND_A_QUERY = """\
+curl -X POST http://localhost:8080/api/v1/cqrs/queries \\
+  -H "Content-Type: application/json" \\
+  -d '{
+    "type": "GetUser",
+    "data": {
+      "id": "user-123"
+    }
+  }'"""
+
+CREATE_A_READ_MODEL = """\
+curl -X POST http://localhost:8080/api/v1/cqrs/read-models \\
+  -H "Content-Type: application/json" \\
+  -d '{
+    "type": "UserReadModel",
+    "data": {
+      "id": "user-123",
+      "name": "John Doe",
+      "email": "john@example.com",
+      "age": 30,
+      "created_at": "2023-01-01T00:00:00Z",
+      "updated_at": "2023-01-01T00:00:00Z"
+    }
+  }'"""
+
+
+def curl(example: str, gateway: str) -> tuple[int, dict[str, Any]]:
+    """Run a README example with curl, word for word but for the gateway's address."""
+    argv = shlex.split(example.replace("http://localhost:8080", gateway).replace("\\\n", " "))
+    argv[1:1] = ["-sS", "-w", "\n%{http_code}"]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=30).stdout
+    body, _, status = out.rpartition("\n")
+    return int(status), json.loads(body)
+
+
+async def ask(gateway: httpx.AsyncClient, type_: str, token: str, **data: Any) -> dict[str, Any]:
+    response = await gateway.post(
+        QUERIES, json={"type": type_, "data": data}, headers={"X-Consistency-Token": token}
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+async def test_the_gateway_routes_each_resource_to_its_service(
+    gateway: httpx.AsyncClient,
+) -> None:
+    command = await gateway.post(
+        COMMANDS, json={"type": "CreateUser", "data": {"name": "Router", "email": email(), "age": 30}}
+    )
+    query = await gateway.post(QUERIES, json={"type": "ListUsers", "data": {"limit": 1}})
+    events = await gateway.get("/api/v1/cqrs/events", params={"limit": 1})
+    read_models = await gateway.get(READ_MODELS, params={"type": "UserReadModel", "limit": 1})
+    projections = await gateway.get("/api/v1/cqrs/projections")
+    unknown = await gateway.get("/no/such/route")
+
+    served = {
+        "commands": command.headers.get("x-served-by"),
+        "queries": query.headers.get("x-served-by"),
+        "events": events.headers.get("x-served-by"),
+        "read-models": read_models.headers.get("x-served-by"),
+        "projections": projections.headers.get("x-served-by"),
+    }
+    assert served == {
+        "commands": "command-service",
+        "queries": "query-service",
+        "events": "command-service",
+        "read-models": "query-service",
+        "projections": "projector",
+    }
+    for response in (command, query, events, read_models, projections):
+        assert response.status_code == 200, response.text
+        assert response.headers["x-request-id"]
+    assert unknown.status_code == 404
+    assert set(unknown.json()["error"]) == {"code", "message", "details"}
+
+
+async def test_reads_are_balanced_over_both_query_replicas(
+    gateway: httpx.AsyncClient, system: System
+) -> None:
+    upstreams = set()
+    for _ in range(12):
+        response = await gateway.post(QUERIES, json={"type": "ListUsers", "data": {"limit": 1}})
+        assert response.status_code == 200, response.text
+        upstreams.add(response.headers["x-upstream"])
+    assert upstreams == {r.removeprefix("http://") for r in system.query_replicas}
+
+
+async def test_the_original_readme_examples_work_through_the_gateway(system: System) -> None:
+    sent_status, sent = await asyncio.to_thread(curl, SEND_A_COMMAND, system.gateway)
+    event_status, event = await asyncio.to_thread(curl, PUBLISH_AN_EVENT, system.gateway)
+    model_status, model = await asyncio.to_thread(curl, CREATE_A_READ_MODEL, system.gateway)
+    query_status, query = await asyncio.to_thread(curl, SEND_A_QUERY, system.gateway)
+
+    assert sent_status == 200, sent
+    assert [e["type"] for e in sent["events"]] == ["UserCreated"]
+    assert event_status in (200, 201), event
+    assert (model_status, model["id"], model["type"]) == (200, "user-123", "UserReadModel")
+    assert query_status == 200, query
+    assert query["result"]["id"] == "user-123"
+    assert query["result"]["name"] == "John Doe"
+
+
+async def test_a_story_is_seen_through_every_query_and_read_model(
+    gateway: httpx.AsyncClient,
+) -> None:
+    user, _ = await send(gateway, "CreateUser", name="Story", email=email(), age=41)
+    order, _ = await send(
+        gateway, "CreateOrder", user_id=user, amount="80.00", currency="EUR", description="desk"
+    )
+    payment, _ = await send(
+        gateway, "ProcessPayment", order_id=order, amount="50.00", currency="EUR", method="debit_card"
+    )
+    _, token = await send(gateway, "RefundPayment", payment_id=payment, amount="20.00")
+
+    got_user = await ask(gateway, "GetUser", token, id=user)
+    users = await ask(gateway, "ListUsers", token, name="Story", limit=100)
+    got_order = await ask(gateway, "GetOrder", token, id=order)
+    orders = await ask(gateway, "ListOrders", token, user_id=user)
+    got_payment = await ask(gateway, "GetPayment", token, id=payment)
+    payments = await ask(gateway, "ListPayments", token, order_id=order)
+    user_orders = await ask(gateway, "GetUserOrders", token, id=user)
+    order_payments = await ask(gateway, "GetOrderPayments", token, id=order)
+
+    assert (got_user["result"]["name"], got_user["result"]["age"]) == ("Story", 41)
+    assert user in [u["id"] for u in users["result"]["items"]]
+    assert Decimal(got_order["result"]["paid_amount"]) == Decimal("50.00")
+    assert Decimal(got_order["result"]["refunded_amount"]) == Decimal("20.00")
+    assert [o["id"] for o in orders["result"]["items"]] == [order]
+    assert Decimal(got_payment["result"]["refunded_amount"]) == Decimal("20.00")
+    assert [p["id"] for p in payments["result"]["items"]] == [payment]
+    assert user_orders["result"]["order_count"] == 1
+    assert Decimal(order_payments["result"]["paid"]) == Decimal("50.00")
+    assert Decimal(order_payments["result"]["refunded"]) == Decimal("20.00")
+    assert Decimal(order_payments["result"]["balance"]) == Decimal("50.00")
+    for kind, doc_id in (
+        ("UserReadModel", user),
+        ("OrderReadModel", order),
+        ("PaymentReadModel", payment),
+        ("UserOrderReadModel", user),
+        ("OrderPaymentReadModel", order),
+    ):
+        stored = await gateway.get(f"{READ_MODELS}/{doc_id}", params={"type": kind})
+        assert stored.status_code == 200, (kind, stored.text)
+        assert stored.json()["type"] == kind
+
+
+async def test_every_query_replica_pushes_the_change_on_its_websocket(
+    gateway: httpx.AsyncClient, system: System
+) -> None:
+    urls = [
+        r.replace("http://", "ws://") + "/ws?subscribe=UserReadModel" for r in system.query_replicas
+    ]
+    urls.append(system.gateway.replace("http://", "ws://") + "/ws?subscribe=UserReadModel")
+    async with (
+        websockets.connect(urls[0]) as one,
+        websockets.connect(urls[1]) as two,
+        websockets.connect(urls[2]) as through_gateway,
+    ):
+        for ws in (one, two, through_gateway):
+            assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "ack"
+        user, _ = await send(gateway, "CreateUser", name="Live", email=email(), age=25)
+
+        async def change_for(ws: websockets.ClientConnection) -> dict[str, Any]:
+            while True:
+                frame = json.loads(await ws.recv())
+                if frame.get("id") == user:
+                    return dict(frame)
+
+        frames = await asyncio.wait_for(
+            asyncio.gather(*(change_for(ws) for ws in (one, two, through_gateway))), 20
+        )
+    for frame in frames:
+        assert (frame["channel"], frame["read_model"], frame["version"]) == (
+            "UserReadModel",
+            "UserReadModel",
+            1,
+        )
+        assert frame["data"]["name"] == "Live"
+
+
+async def test_a_read_with_the_consistency_token_sees_its_write(
+    gateway: httpx.AsyncClient,
+) -> None:
+    for age in range(30, 40):
+        user, _ = await send(gateway, "CreateUser", name="RYW", email=email(), age=age)
+        _, token = await send(gateway, "UpdateUser", id=user, age=age + 1)
+        answer = await ask(gateway, "GetUser", token, id=user)
+        assert answer["result"]["age"] == age + 1
