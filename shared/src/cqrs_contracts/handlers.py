@@ -118,7 +118,7 @@ class HandlerInfo(BaseModel):
 class HandlerAuditEntry(BaseModel):
     """Who changed which handler, how, and when."""
 
-    kind: str  # command | query
+    kind: str  # command | query | event (webhook, named by its id)
     name: str
     action: HandlerAction
     actor: str | None

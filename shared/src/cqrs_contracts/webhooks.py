@@ -1,6 +1,8 @@
 """Webhook event handlers: what an operator registers, what GET shows of it, and what a
 receiver gets.
 
+Their audit trail uses `cqrs_contracts.handlers.HandlerAuditEntry` (kind "event").
+
 A receiver gets each matching event as one POST whose body is the event envelope (JSON,
 data at its current schema version) and these headers:
 
@@ -10,7 +12,7 @@ data at its current schema version) and these headers:
 """
 
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -89,12 +91,3 @@ class WebhookDeadLetter(BaseModel):
     attempts: int
     last_error: str
     dead_lettered_at: datetime
-
-
-class HandlerAuditEntry(BaseModel):
-    """Who registered or removed which handler, and when."""
-
-    who: str | None
-    action: str  # "register", "unregister", "unsubscribe"
-    what: dict[str, Any]
-    when: datetime

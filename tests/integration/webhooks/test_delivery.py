@@ -180,5 +180,10 @@ async def test_unregistering_by_id_and_by_type_stops_delivery(
     assert by_id not in listed
     assert updates_only not in listed
     assert listed[both]["event_types"] == ["UserCreated"]
+    audit = (await hooks_admin.get(f"{HOOKS}/audit")).json()["items"]
+    changes = {(e["name"], e["action"]) for e in audit}
+    assert {(by_id, "unregister"), (updates_only, "unregister"), (both, "replace")} <= changes
+    narrowed = next(e for e in audit if (e["name"], e["action"]) == (both, "replace"))
+    assert narrowed["declaration"]["event_types"] == ["UserCreated"]
     assert (await hooks_admin.delete(f"{HOOKS}/by-id/{uuid.uuid4().hex}")).status_code == 404
     assert (await hooks_admin.delete(f"{HOOKS}/NoSuchEvent")).status_code == 404

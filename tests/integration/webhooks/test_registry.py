@@ -44,14 +44,15 @@ async def test_registrations_survive_a_restart_and_are_audited(
     (delivery,) = [r for r in receiver.at("/restart") if r.event["stream_id"] == uid]
     assert delivery.signature_ok
     assert delivery.ok
-    assert [(e["who"], e["action"], e["what"]["id"]) for e in audit] == [
-        ("ops-alice", "register", handler_id)
+    assert [(e["kind"], e["actor"], e["action"], e["name"]) for e in audit] == [
+        ("event", "ops-alice", "register", handler_id)
     ]
-    assert audit[0]["what"]["event_types"] == ["UserCreated"]
-    assert "secret" not in audit[0]["what"]
-    assert datetime.fromisoformat(audit[0]["when"]) <= datetime.now(UTC)
+    assert audit[0]["declaration"]["event_types"] == ["UserCreated"]
+    assert audit[0]["declaration"]["url"] == receiver.url("/restart")
+    assert "secret" not in audit[0]["declaration"]
+    assert datetime.fromisoformat(audit[0]["at"]) <= datetime.now(UTC)
     assert removed.status_code == 200
-    assert [(e["who"], e["action"]) for e in after] == [
+    assert [(e["actor"], e["action"]) for e in after] == [
         ("ops-bob", "unregister"),
         ("ops-alice", "register"),
     ]
@@ -150,4 +151,4 @@ async def test_only_admins_may_register_list_or_remove_handlers(
     assert [r.status_code for r in refused] == [403] * len(refused)
     assert anonymous.status_code == 401
     assert created.status_code == 201, created.text
-    assert [(e["who"], e["action"]) for e in audit] == [("alice-admin", "register")]
+    assert [(e["actor"], e["action"]) for e in audit] == [("alice-admin", "register")]

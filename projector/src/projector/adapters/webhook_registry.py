@@ -15,17 +15,14 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from cqrs_contracts.envelopes import EventEnvelope
-from cqrs_contracts.webhooks import (
-    EventHandlerRegistration,
-    EventHandlerStats,
-    EventHandlerView,
-    HandlerAuditEntry,
-)
+from cqrs_contracts.handlers import HandlerAction, HandlerAuditEntry
+from cqrs_contracts.webhooks import EventHandlerRegistration, EventHandlerStats, EventHandlerView
 from projector.application.webhooks import EventHandler, aware, mask, select
 
 log = logging.getLogger("projector.webhooks")
 HANDLERS = "event_handlers"
 AUDIT = "handler_audit"
+KIND = "event"
 
 
 def _now() -> datetime:
@@ -46,15 +43,13 @@ def _handler(doc: dict[str, Any]) -> EventHandler:
     )
 
 
-def _described(handler: EventHandler, **more: Any) -> dict[str, Any]:
-    """An audit entry's `what`: the handler without its secret."""
+def _declaration(handler: EventHandler) -> dict[str, Any]:
+    """What the audit trail keeps of a handler: everything but its secret."""
     return {
-        "kind": "event_handler",
         "id": handler.id,
         "name": handler.name,
         "event_types": list(handler.event_types),
         "url": handler.url,
-        **more,
     }
 
 
@@ -67,7 +62,7 @@ class WebhookRegistry:
 
     async def ensure_indexes(self) -> None:
         await self._db[HANDLERS].create_index([("event_types", ASCENDING)])
-        await self._db[AUDIT].create_index([("when", DESCENDING)])
+        await self._db[AUDIT].create_index([("kind", ASCENDING), ("at", DESCENDING)])
 
     async def register(
         self, registration: EventHandlerRegistration, who: str | None
@@ -92,7 +87,7 @@ class WebhookRegistry:
             "stats": EventHandlerStats().model_dump(),
         }
         await self._db[HANDLERS].insert_one(doc)
-        await self._audit(who, "register", _described(handler))
+        await self._audit(who, HandlerAction.REGISTER, _declaration(handler))
         await self.reload()
         return handler
 
@@ -102,7 +97,7 @@ class WebhookRegistry:
         if doc is None:
             return None
         handler = _handler(doc)
-        await self._audit(who, "unregister", _described(handler))
+        await self._audit(who, HandlerAction.UNREGISTER, _declaration(handler))
         await self.reload()
         return handler
 
@@ -118,12 +113,12 @@ class WebhookRegistry:
                 await self._db[HANDLERS].update_one(
                     {"_id": handler.id}, {"$set": {"event_types": left}}
                 )
-                what = _described(handler, removed_type=event_type, event_types=left)
-                await self._audit(who, "unsubscribe", what)
+                what = {**_declaration(handler), "event_types": left}
+                await self._audit(who, HandlerAction.REPLACE, what)
                 narrowed.append(handler.id)
             else:
                 await self._db[HANDLERS].delete_one({"_id": handler.id})
-                await self._audit(who, "unregister", _described(handler))
+                await self._audit(who, HandlerAction.UNREGISTER, _declaration(handler))
                 removed.append(handler.id)
         await self.reload()
         return {"removed": removed, "narrowed": narrowed}
@@ -146,12 +141,21 @@ class WebhookRegistry:
         ]
 
     async def audit_trail(self, limit: int) -> list[HandlerAuditEntry]:
-        cursor = self._db[AUDIT].find({"what.kind": "event_handler"}).sort("when", DESCENDING)
+        cursor = self._db[AUDIT].find({"kind": KIND}).sort("at", DESCENDING)
         return [HandlerAuditEntry.model_validate(doc) async for doc in cursor.limit(limit)]
 
-    async def _audit(self, who: str | None, action: str, what: dict[str, Any]) -> None:
-        entry = HandlerAuditEntry(who=who, action=action, what=what, when=datetime.now(UTC))
-        await self._db[AUDIT].insert_one(entry.model_dump())
+    async def _audit(
+        self, who: str | None, action: HandlerAction, declaration: dict[str, Any]
+    ) -> None:
+        entry = HandlerAuditEntry(
+            kind=KIND,
+            name=declaration["id"],
+            action=action,
+            actor=who,
+            at=datetime.now(UTC),
+            declaration=declaration,
+        )
+        await self._db[AUDIT].insert_one(entry.model_dump(mode="json") | {"at": entry.at})
 
     async def reload(self) -> None:
         """Read every registration (one query; there are few)."""
