@@ -6,12 +6,14 @@ from faststream.kafka import KafkaBroker
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from command_service.adapters.handler_store import SqlHandlerStore
 from command_service.adapters.kafka_publisher import KafkaPublisher, make_broker
 from command_service.adapters.log_reader import LogReader
 from command_service.adapters.outbox_relay import OutboxRelay
 from command_service.adapters.retention import Retention
 from command_service.adapters.write_store import SqlWriteStore
 from command_service.application.event_import import EventImporter
+from command_service.application.handler_registry import CommandRegistry
 from command_service.application.service import CommandService
 from cqrs_contracts.settings import Settings
 
@@ -27,6 +29,7 @@ class Container:
     reader: LogReader
     redis: Redis  # shared rate-limit counters
     retention: Retention
+    handlers: CommandRegistry  # declared and disabled command types, shared by replicas
 
 
 def make_engine(settings: Settings) -> AsyncEngine:
@@ -50,12 +53,13 @@ def build(settings: Settings) -> Container:
     relay = OutboxRelay(engine, KafkaPublisher(broker), cs.relay_batch_size, cs.relay_poll_interval)
     store = SqlWriteStore(engine, settings.kafka.topic, cs.snapshot_every)
     on_commit = relay.wake if cs.relay_enabled else (lambda: None)
+    commands = CommandService(store, settings, on_commit=on_commit)
     return Container(
         settings=settings,
         engine=engine,
         broker=broker,
         relay=relay,
-        commands=CommandService(store, settings, on_commit=on_commit),
+        commands=commands,
         importer=EventImporter(store, settings.cqrs.supported_event_types),
         reader=LogReader(engine),
         redis=Redis.from_url(
@@ -64,4 +68,5 @@ def build(settings: Settings) -> Container:
             socket_connect_timeout=settings.redis.connect_timeout,
         ),
         retention=Retention(engine, settings.cqrs.max_commands),
+        handlers=CommandRegistry(SqlHandlerStore(engine), commands),
     )

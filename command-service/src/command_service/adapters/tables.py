@@ -3,6 +3,7 @@
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Index,
     Integer,
@@ -103,4 +104,29 @@ idempotency_keys = Table(
     Column("response", Text, nullable=False),
     Column("expires_at", DATETIME(fsp=6), nullable=False),
     Index("ix_idempotency_expires", "expires_at"),
+)
+
+# Declared command types, and built-in ones an admin disabled (built_in, not enabled).
+command_handlers = Table(
+    "command_handlers",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("declaration", JSON, nullable=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("built_in", Boolean, nullable=False),
+    Column("updated_at", DATETIME(fsp=6), nullable=False),
+)
+
+# Who registered, replaced, unregistered, disabled or enabled which handler, and when.
+handler_audit = Table(
+    "handler_audit",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("kind", String(20), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("actor", String(200), nullable=True),
+    Column("declaration", JSON, nullable=True),
+    Column("at", DATETIME(fsp=6), nullable=False),
+    Index("ix_handler_audit_name_at", "name", "at"),
 )

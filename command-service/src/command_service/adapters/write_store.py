@@ -50,6 +50,7 @@ class SqlWriteSession:
         self._snapshot_every = snapshot_every
         self._versions: dict[str, int] = {}
         self._states: dict[str, Aggregate | None] = {}
+        self._kinds: dict[str, str | None] = {}
 
     async def load(self, stream_type: str, stream_id: str) -> Aggregate | None:
         state: Aggregate | None = None
@@ -74,11 +75,15 @@ class SqlWriteSession:
             if event is not None and kind == stream_type:
                 state = evolve(state, event)
         self._versions[stream_id] = version
+        self._kinds[stream_id] = kind if version else None
         self._states[stream_id] = state if kind == stream_type else None
         return self._states[stream_id]
 
     def version_of(self, stream_id: str) -> int:
         return self._versions.get(stream_id, 0)
+
+    def stream_type_of(self, stream_id: str) -> str | None:
+        return self._kinds.get(stream_id)
 
     async def append(
         self, changes: tuple[StreamChange, ...], metadata: EventMetadata, now: datetime

@@ -8,6 +8,7 @@ from command_service.application.ports import WriteSession
 from command_service.domain import decisions as d
 from command_service.domain.model import Order, Payment, User
 from cqrs_contracts import commands as c
+from cqrs_contracts.errors import FieldError
 
 
 async def _user(session: WriteSession, user_id: str | None) -> User | None:
@@ -62,6 +63,9 @@ async def refund_payment(s: WriteSession, cmd: Any, ctx: d.Context) -> d.Decisio
 Handler = Callable[[WriteSession, Any, d.Context], Awaitable[d.Decision]]
 
 
+DataCheck = Callable[[dict[str, Any]], list[FieldError]]
+
+
 @dataclass(frozen=True)
 class CommandSpec:
     """How a command type is handled and which stream `expected_version` refers to."""
@@ -69,6 +73,7 @@ class CommandSpec:
     contract: type[c.CommandData]
     handler: Handler
     target: tuple[str, str] | None  # (stream type, data field naming its id); None: a new stream
+    check: DataCheck | None = None  # a declared command's JSON Schema, instead of config rules
 
 
 BUILT_IN: dict[str, CommandSpec] = {

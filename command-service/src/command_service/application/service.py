@@ -64,6 +64,11 @@ class CommandService:
     settings: Settings
     on_commit: CommandListener = field(default=lambda: None)
     commands: dict[str, CommandSpec] = field(default_factory=lambda: dict(BUILT_IN))
+    disabled: frozenset[str] = frozenset()  # built-in types an admin switched off
+
+    def use(self, commands: dict[str, CommandSpec], disabled: frozenset[str]) -> None:
+        """Switch to another set of command types (the handler registry's latest)."""
+        self.commands, self.disabled = commands, disabled
 
     async def execute(self, request: CommandRequest, caller: Caller) -> StoredAnswer:
         """Handle one command and give the answer (status and body) to send back."""
@@ -198,13 +203,20 @@ class CommandService:
         return decision
 
     def _spec(self, command_type: str) -> CommandSpec:
-        supported = self.settings.cqrs.supported_command_types
+        if command_type in self.disabled:
+            message = f"command type {command_type!r} is disabled"
+            raise RejectedError(400, ErrorCode.COMMAND_DISABLED, message, type=command_type)
         spec = self.commands.get(command_type)
-        if spec is None or (supported and command_type not in supported):
-            known = sorted(n for n in self.commands if not supported or n in supported)
+        if spec is None or not self._supported(command_type):
+            known = sorted(n for n in self.commands if self._supported(n))
             message = f"unknown command type {command_type!r}"
             raise RejectedError(400, ErrorCode.UNKNOWN_TYPE, message, supported=known)
         return spec
+
+    def _supported(self, command_type: str) -> bool:
+        """`cqrs.supported_command_types` limits the built-in types; declared ones count."""
+        supported = self.settings.cqrs.supported_command_types
+        return not supported or command_type in supported or command_type not in BUILT_IN
 
 
 def _accepted(command_id: str, decision: Decision, events: list[EventEnvelope]) -> StoredAnswer:

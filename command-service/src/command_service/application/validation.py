@@ -24,7 +24,9 @@ def parse_command(
     errors: dict[str, FieldError] = {}
     contract = spec.contract
     data = {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
-    if rules is not None and contract.RULES and contract.RULES in rules:
+    if spec.check is not None:
+        errors.update((e.field, e) for e in spec.check(data))
+    elif rules is not None and contract.RULES and contract.RULES in rules:
         for error in apply_rules(data, rules[contract.RULES], partial=contract.PARTIAL):
             errors.setdefault(error.field, error)
     try:

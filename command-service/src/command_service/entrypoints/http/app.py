@@ -1,6 +1,7 @@
 """The command-service Litestar app: `create_app()` is the Granian factory target."""
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from command_service.adapters.log_reader import BadCursorError
 from command_service.bootstrap import Container, build
 from command_service.entrypoints.http.commands import CommandController
 from command_service.entrypoints.http.events import EventController
+from command_service.entrypoints.http.handlers import CommandHandlerController
 from command_service.entrypoints.http.health import liveness, readiness
 from command_service.entrypoints.http.operations import cleanup, stats
 from command_service.migrations import upgrade_to_head
@@ -46,7 +48,12 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
         if settings.command_service.migrate_on_start:
             await asyncio.to_thread(upgrade_to_head, settings.database.mysql.url())
         await container.broker.connect()
-        tasks = [asyncio.create_task(_cleanup_every(container), name="retention")]
+        with contextlib.suppress(Exception):  # else the refresh task retries and logs
+            await container.handlers.refresh()
+        tasks = [
+            asyncio.create_task(_cleanup_every(container), name="retention"),
+            asyncio.create_task(container.handlers.run(), name="command-handlers"),
+        ]
         if settings.command_service.relay_enabled:
             tasks.append(asyncio.create_task(container.relay.run(), name="outbox-relay"))
         try:
@@ -75,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *kit.pop("route_handlers"),
             CommandController,
             EventController,
+            CommandHandlerController,
             liveness,
             readiness,
             stats,
@@ -85,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "commands": Provide(lambda: container.commands, sync_to_thread=False),
             "importer": Provide(lambda: container.importer, sync_to_thread=False),
             "reader": Provide(lambda: container.reader, sync_to_thread=False),
+            "registry": Provide(lambda: container.handlers, sync_to_thread=False),
         },
         lifespan=[_lifespan(container)],
         openapi_config=OpenAPIConfig(title="CQRS command-service", version="1.0.0"),
