@@ -13,8 +13,10 @@ from cqrs_contracts.settings import Settings
 from query_service.adapters.cache import ReadCache
 from query_service.adapters.consistency import ConsistencyWaiter
 from query_service.adapters.corrections import Corrections
+from query_service.adapters.handler_store import MongoHandlerStore
 from query_service.adapters.query_log import QueryLog
 from query_service.adapters.read_store import ReadStore
+from query_service.queries.registry import QueryRegistry
 from query_service.queries.service import QueryService
 
 
@@ -25,6 +27,7 @@ class Container:
     redis: Redis
     queries: QueryService
     corrections: Corrections
+    handlers: QueryRegistry  # declared and disabled query types, shared by replicas
     live_clients: int = 0
 
     @property
@@ -71,4 +74,5 @@ def build(settings: Settings) -> Container:
         log=QueryLog(db, settings.cqrs.max_queries),
         settings=settings,
     )
-    return Container(settings, mongo, redis, queries, Corrections(db))
+    handlers = QueryRegistry(MongoHandlerStore(db), queries)
+    return Container(settings, mongo, redis, queries, Corrections(db), handlers)

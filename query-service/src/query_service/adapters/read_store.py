@@ -26,7 +26,7 @@ class ReadStore:
         docs = (
             await DOCUMENTS[read_model]
             .find(where)
-            .sort([(field, direction), ("_id", direction)])
+            .sort([(field, direction)] + ([("_id", direction)] if field != "_id" else []))
             .limit(limit + 1)
             .to_list()
         )

@@ -13,11 +13,13 @@ from pydantic import ValidationError
 from cqrs_contracts import queries as q
 from cqrs_contracts.consistency import InvalidTokenError, decode_token
 from cqrs_contracts.errors import ErrorCode, error_body
+from cqrs_contracts.handlers import QueryDeclaration
 from cqrs_contracts.settings import Settings
 from query_service.adapters.cache import ReadCache
 from query_service.adapters.consistency import ConsistencyWaiter
 from query_service.adapters.query_log import QueryLog
 from query_service.adapters.read_store import ReadStore
+from query_service.queries.declared import BadParamsError, DeclaredQuery, parse_declared
 from query_service.queries.filters import (
     BadQueryError,
     after_cursor,
@@ -49,6 +51,12 @@ class QueryService:
     log: QueryLog
     settings: Settings
     _pending_logs: set[asyncio.Task[None]] = field(default_factory=set)
+    declared: dict[str, QueryDeclaration] = field(default_factory=dict)
+    disabled: frozenset[str] = frozenset()  # built-in types an admin switched off
+
+    def use(self, declared: dict[str, QueryDeclaration], disabled: frozenset[str]) -> None:
+        """Switch to another set of query types (the handler registry's latest)."""
+        self.declared, self.disabled = declared, disabled
 
     async def run(self, request: q.QueryRequest, actor: str | None, token: str | None) -> Answer:
         started = time.perf_counter()
@@ -74,11 +82,22 @@ class QueryService:
         )
         return answer
 
-    def _parse(self, request: q.QueryRequest) -> q.QueryData:
+    def _parse(self, request: q.QueryRequest) -> q.QueryData | DeclaredQuery:
+        if request.type in self.disabled:
+            message = f"query type {request.type!r} is disabled"
+            raise QueryFailedError(400, ErrorCode.QUERY_DISABLED, message, type=request.type)
+        if (declaration := self.declared.get(request.type)) is not None:
+            try:
+                return parse_declared(declaration, request.data)
+            except BadParamsError as bad:
+                raise QueryFailedError(
+                    422, ErrorCode.VALIDATION_FAILED, "invalid query", fields=bad.fields
+                ) from bad
         supported = self.settings.cqrs.supported_query_types
         contract = q.QUERY_TYPES.get(request.type)
         if contract is None or (supported and request.type not in supported):
             known = sorted(t for t in q.QUERY_TYPES if not supported or t in supported)
+            known += sorted(self.declared)
             raise QueryFailedError(
                 400, ErrorCode.UNKNOWN_TYPE, f"unknown query type {request.type!r}", supported=known
             )
@@ -114,7 +133,11 @@ class QueryService:
             )
         return bool(behind)
 
-    async def _execute(self, query: q.QueryData, outcome: dict[str, Any]) -> dict[str, Any]:
+    async def _execute(
+        self, query: q.QueryData | DeclaredQuery, outcome: dict[str, Any]
+    ) -> dict[str, Any]:
+        if isinstance(query, DeclaredQuery):
+            return await self._declared(query, outcome)
         if isinstance(query, q.ListQuery):
             return await self._list(query, outcome)
         doc_id = str(getattr(query, query.ID_FIELD))  # type: ignore[attr-defined]
@@ -167,6 +190,26 @@ class QueryService:
             "next_cursor": make_cursor(getattr(last, sort[0]), str(last.id)) if last else None,
         }
         await self.cache.put(key, result, read_model, generation)
+        return {"result": result}
+
+    async def _declared(self, query: DeclaredQuery, outcome: dict[str, Any]) -> dict[str, Any]:
+        decl = query.declaration
+        generation = await self.cache.generation(decl.read_model)
+        params = {"q": decl.model_dump(mode="json"), **query.params}
+        key = self.cache.list_key(decl.read_model, generation, params)
+        cached = await self.cache.get(key)
+        if cached is not None:
+            outcome["from_cache"] = True
+            return {"result": cached}
+        page = await self.store.page(decl.read_model, query.where, query.sort, query.limit)
+        shown = {"id", *decl.projection}
+        last = page.items[-1] if page.has_more else None
+        sort_field = "id" if query.sort[0] == "_id" else query.sort[0]
+        result = {
+            "items": [d.model_dump(mode="json", include=shown) for d in page.items],
+            "next_cursor": make_cursor(getattr(last, sort_field), str(last.id)) if last else None,
+        }
+        await self.cache.put(key, result, decl.read_model, generation)
         return {"result": result}
 
     def _log(

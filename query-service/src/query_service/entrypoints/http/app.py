@@ -18,6 +18,7 @@ from cqrs_http.platform import platform_kwargs
 from cqrs_http.shutdown import bounded, stop_tasks
 from query_service.adapters.documents import init_documents
 from query_service.bootstrap import Container, build
+from query_service.entrypoints.http.handlers import QueryHandlerController
 from query_service.entrypoints.http.health import liveness, readiness, stats
 from query_service.entrypoints.http.live import BACKLOG, live_updates
 from query_service.entrypoints.http.queries import QueryController
@@ -36,11 +37,15 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await init_documents(container.db)
         await container.queries.log.ensure_indexes()
+        with contextlib.suppress(Exception):  # else the refresh task retries and logs
+            await container.handlers.store.ensure_indexes()
+            await container.handlers.refresh()
         trimmer = asyncio.create_task(_trim_every(container), name="query-log-retention")
+        handlers = asyncio.create_task(container.handlers.run(), name="query-handlers")
         try:
             yield
         finally:
-            await stop_tasks([trimmer])
+            await stop_tasks([trimmer, handlers])
             await bounded(("redis", container.redis.aclose()), ("mongo", container.mongo.close()))
 
     return lifespan
@@ -63,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *kit.pop("route_handlers"),
             QueryController,
             ReadModelController,
+            QueryHandlerController,
             live_updates,
             liveness,
             readiness,
@@ -72,6 +78,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "container": Provide(lambda: container, sync_to_thread=False),
             "queries": Provide(lambda: container.queries, sync_to_thread=False),
             "query_log": Provide(lambda: container.queries.log, sync_to_thread=False),
+            "registry": Provide(lambda: container.handlers, sync_to_thread=False),
         },
         plugins=[channels],
         lifespan=[_lifespan(container)],
