@@ -14,13 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar.logging.config import LoggingConfig, default_handlers
+from opentelemetry import trace as otel_trace
 
 from cqrs_contracts.settings import LoggingSettings
-
-try:
-    from opentelemetry import trace as otel_trace
-except ImportError:  # tracing is optional
-    otel_trace = None
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 command_id_var: ContextVar[str | None] = ContextVar("command_id", default=None)
@@ -36,8 +32,6 @@ def bind_command(command_id: str | None) -> None:
 
 
 def trace_id() -> str | None:
-    if otel_trace is None:
-        return None
     context = otel_trace.get_current_span().get_span_context()
     return format(context.trace_id, "032x") if context.is_valid else None
 

@@ -17,6 +17,7 @@ from cqrs_http.errors import on_dependency_down, on_http_error, on_timeout, on_u
 from cqrs_http.limits import STORE, rate_limits
 from cqrs_http.logs import litestar_logging
 from cqrs_http.request_context import install
+from cqrs_http.telemetry import http_middleware, install_tracing
 from cqrs_http.timeouts import request_timeout
 
 
@@ -35,7 +36,12 @@ def platform_kwargs(
     metrics = PrometheusConfig(
         app_name=service, prefix="cqrs", group_path=True, exclude=["^/metrics$"]
     )
-    middleware: list[Any] = [metrics.middleware, request_timeout(security.request_timeout)]
+    install_tracing(settings.telemetry, service)
+    middleware: list[Any] = [
+        *http_middleware(settings.telemetry),
+        metrics.middleware,
+        request_timeout(security.request_timeout),
+    ]
     middleware += [config.middleware for config in rate_limits(security.rate_limits)]
     handlers: dict[Any, Any] = {HTTPException: on_http_error, TimeoutError: on_timeout}
     handlers.update(dict.fromkeys((RedisError, *dependency_errors), on_dependency_down))

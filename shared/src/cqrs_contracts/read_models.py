@@ -160,3 +160,4 @@ class ChangeNotification(BaseModel):
     version: int
     position: int
     data: dict[str, object] | None  # None when the document was removed
+    traceparent: str | None = None  # the projector's span: the WebSocket push continues it

@@ -197,6 +197,15 @@ class LoggingSettings(Section):
     access_log: bool = True  # one line per HTTP request (method, path, status, duration)
 
 
+class TelemetrySettings(Section):
+    """OpenTelemetry traces: one trace per command, from the HTTP request through the
+    event store, Kafka, the projector and Redis to the WebSocket push."""
+
+    enabled: bool = True  # false: no spans, no trace context carried along
+    otlp_endpoint: str = ""  # e.g. http://127.0.0.1:4318/v1/traces; empty: not exported
+    sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+
+
 class SystemSettings(Section):
     """Where the query-service's system health and stats find every service instance."""
 
@@ -222,6 +231,7 @@ class Settings(Section):
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     system: SystemSettings = Field(default_factory=SystemSettings)
 
 

@@ -186,4 +186,5 @@ def _note(doc: ReadModel, envelope: EventEnvelope) -> ChangeNotification:
         version=doc.versions.get(doc.id, doc.versions.get(envelope.stream_id, 0)),
         position=envelope.position or 0,
         data=doc.model_dump(mode="json"),
+        traceparent=envelope.metadata.traceparent,
     )

@@ -25,6 +25,7 @@ from aiokafka import ConsumerRecord, TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from opentelemetry.trace import Span, SpanKind
 from pydantic import ValidationError
 from pymongo.errors import PyMongoError
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -33,6 +34,8 @@ from sqlalchemy.exc import OperationalError
 
 from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_contracts.settings import Settings
+from cqrs_contracts.topics import HEADER_TRACEPARENT
+from cqrs_http.telemetry import start_span_under, traceparent_of
 from projector.adapters.dead_letters import dlq_headers
 from projector.application.projector import (
     ConflictRetriesExhaustedError,
@@ -104,12 +107,16 @@ class EventConsumer:
                 envelopes.append((record, EventEnvelope.model_validate_json(record.value)))
             except ValidationError as bad:
                 await self._dead_letter(record, f"not an event envelope: {bad}")
+        spans, envelopes = self._traced(envelopes)
         try:
             await self._projector.handle_batch([e for _, e in envelopes])
         except Exception:
             log.warning("batch of %d failed; one event at a time", len(envelopes), exc_info=True)
             if not await self._one_by_one(envelopes, msg):
                 return
+        finally:
+            for span in spans:
+                span.end()
         self.processed += len(envelopes)
         self.batches += 1
         self.last_stored_at = datetime.now(UTC)
@@ -119,6 +126,29 @@ class EventConsumer:
         if now - self._committed_at >= COMMIT_EVERY_SECONDS or self._uncommitted >= 1000:
             await msg.ack()  # commits every partition's position: all of it is stored
             self._committed_at, self._uncommitted = now, 0
+
+    def _traced(
+        self, envelopes: list[tuple[ConsumerRecord[Any, Any], EventEnvelope]]
+    ) -> tuple[list[Span], list[tuple[ConsumerRecord[Any, Any], EventEnvelope]]]:
+        """A consumer span per event, under the trace its Kafka message carries; the
+        envelope carries the span on, into the change notifications."""
+        if not self._settings.telemetry.enabled:
+            return [], envelopes
+        spans, traced = [], []
+        for record, received in envelopes:
+            headers = dict(record.headers or ())
+            parent = headers.get(HEADER_TRACEPARENT, b"").decode() or received.metadata.traceparent
+            span = start_span_under("projector.project", parent, SpanKind.CONSUMER)
+            span.set_attribute("cqrs.event_type", received.type)
+            span.set_attribute("cqrs.stream_id", received.stream_id)
+            traceparent = traceparent_of(span)
+            envelope = received
+            if traceparent and traceparent != received.metadata.traceparent:
+                metadata = received.metadata.model_copy(update={"traceparent": traceparent})
+                envelope = received.model_copy(update={"metadata": metadata})
+            spans.append(span)
+            traced.append((record, envelope))
+        return spans, traced
 
     async def _one_by_one(
         self, envelopes: list[tuple[ConsumerRecord[Any, Any], EventEnvelope]], msg: KafkaMessage

@@ -15,6 +15,7 @@ from cqrs_contracts.envelopes import CommandRequest
 from cqrs_http.auth import READER, WRITER, actor
 from cqrs_http.errors import field_errors, invalid_input
 from cqrs_http.logs import bind_command
+from cqrs_http.telemetry import traceparent_now
 
 Limit = Annotated[int, Parameter(ge=1, le=100)]
 
@@ -39,7 +40,7 @@ class CommandController(Controller):
         caller = Caller(
             actor=actor(request),
             idempotency_key=request.headers.get("idempotency-key"),
-            traceparent=request.headers.get("traceparent"),
+            traceparent=traceparent_now() or request.headers.get("traceparent"),
         )
         answer = await commands.execute(command, caller)
         bind_command(answer.command_id)

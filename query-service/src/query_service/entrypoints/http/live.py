@@ -26,10 +26,12 @@ from litestar.channels.subscriber import Subscriber
 from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromQuery
+from opentelemetry.trace import SpanKind
 
 from cqrs_contracts import channels as ch
 from cqrs_contracts.read_models import READ_MODELS
 from cqrs_http.auth import READER
+from cqrs_http.telemetry import span_under
 from query_service.bootstrap import Container
 
 BACKLOG = 1000
@@ -53,11 +55,13 @@ def redis_channel(prefix: str, name: str) -> str:
     return ch.read_model_channel(prefix, model)
 
 
-def frame(channel: str, message: bytes) -> str:
+def frame(channel: str, message: bytes) -> tuple[str, str | None]:
+    """The frame for the client, and the trace the change belongs to."""
     body = json.loads(message)
     if channel == "events":
-        return json.dumps({"channel": channel, "event": body})
-    return json.dumps({"channel": channel, **body})
+        traceparent = (body.get("metadata") or {}).get("traceparent")
+        return json.dumps({"channel": channel, "event": body}), traceparent
+    return json.dumps({"channel": channel, **body}), body.get("traceparent")
 
 
 class LiveSession:
@@ -82,7 +86,10 @@ class LiveSession:
                         "message": "backlog full: older changes dropped",
                     }
                 )
-            await self._socket.send_text(frame(name, message))
+            text, traceparent = frame(name, message)
+            with span_under("websocket.push", traceparent, SpanKind.PRODUCER) as span:
+                span.set_attribute("cqrs.channel", name)
+                await self._socket.send_text(text)
 
     async def subscribe(self, names: list[str]) -> list[str]:
         wanted = {n: redis_channel(self._prefix, n) for n in names}  # validate all first

@@ -1,0 +1,85 @@
+"""OpenTelemetry traces that follow one command across the services: the HTTP request
+(Litestar's OpenTelemetry middleware), the event store append, the Kafka message (W3C
+`traceparent` header), the projector's write, the Redis notification and the WebSocket
+push all carry one trace id.
+
+Spans are recorded once a tracer provider is installed: `install_tracing` installs one
+that exports over OTLP when `telemetry.otlp_endpoint` is set (tests install their own,
+with an in-memory exporter). Without one the API is a no-op and only the incoming
+`traceparent` travels on."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from litestar.middleware.base import DefineMiddleware
+from litestar.plugins.opentelemetry import OpenTelemetryConfig
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.trace import Span, SpanKind
+
+from cqrs_contracts.settings import TelemetrySettings
+
+TRACER_NAME = "cqrs"
+
+
+def install_tracing(settings: TelemetrySettings, service: str) -> None:
+    """Export this process's spans over OTLP, when an endpoint is configured (once)."""
+    if not (settings.enabled and settings.otlp_endpoint):
+        return
+    if isinstance(trace.get_tracer_provider(), TracerProvider):
+        return  # already installed (by an earlier app in this process, or a test)
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": service}),
+        sampler=ParentBased(TraceIdRatioBased(settings.sample_ratio)),
+    )
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(settings.otlp_endpoint)))
+    trace.set_tracer_provider(provider)
+
+
+def http_middleware(settings: TelemetrySettings) -> list[DefineMiddleware]:
+    """A server span per request, continuing the caller's `traceparent` when it sends one."""
+    return [OpenTelemetryConfig().middleware] if settings.enabled else []
+
+
+def traceparent_now() -> str | None:
+    """The current span's context as a W3C `traceparent` value (None: no trace)."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier.get("traceparent")
+
+
+@contextmanager
+def span_under(
+    name: str,
+    traceparent: str | None,
+    kind: SpanKind = SpanKind.INTERNAL,
+    attributes: dict[str, Any] | None = None,
+) -> Iterator[Span]:
+    """A current span named `name`, a child of `traceparent` when there is one."""
+    parent = propagate.extract({"traceparent": traceparent}) if traceparent else None
+    tracer = trace.get_tracer(TRACER_NAME)
+    with tracer.start_as_current_span(
+        name, context=parent, kind=kind, attributes=attributes
+    ) as span:
+        yield span
+
+
+def start_span_under(
+    name: str, traceparent: str | None, kind: SpanKind = SpanKind.INTERNAL
+) -> Span:
+    """A span (not made current) to be ended by the caller: for work done for many
+    messages at once, one span per message."""
+    parent = propagate.extract({"traceparent": traceparent}) if traceparent else None
+    return trace.get_tracer(TRACER_NAME).start_span(name, context=parent, kind=kind)
+
+
+def traceparent_of(span: Span) -> str | None:
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier, context=trace.set_span_in_context(span))
+    return carrier.get("traceparent")
