@@ -73,6 +73,7 @@ async def test_one_command_is_one_trace_from_http_to_the_websocket(
     )
     assert request.context is not None
     trace_id = request.context.trace_id
+    append = wait_for(spans, "event_store.append", trace_id)
     publish = wait_for(spans, "kafka.publish", trace_id)
     project = wait_for(spans, "projector.project", trace_id)
     push = wait_for(spans, "websocket.push", trace_id)
@@ -90,6 +91,7 @@ async def test_one_command_is_one_trace_from_http_to_the_websocket(
         return chain
 
     assert frame["traceparent"].split("-")[1] == f"{trace_id:032x}"
+    assert ancestors(append[0])[-1] == request.name
     assert ancestors(publish[0])[-1] == request.name
     assert ancestors(project[0])[0] == "kafka.publish"
     assert ancestors(push[0])[:2] == ["projector.project", "kafka.publish"]

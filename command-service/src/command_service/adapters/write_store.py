@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict
 from datetime import datetime
 
+from opentelemetry.trace import SpanKind
 from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -32,6 +33,7 @@ from command_service.application.ports import (
 from command_service.domain.decisions import StreamChange, UniqueClaim
 from command_service.domain.model import Aggregate, evolve
 from cqrs_contracts.envelopes import EventEnvelope, EventMetadata
+from cqrs_http.telemetry import span_under
 
 MYSQL_DEADLOCK, MYSQL_LOCK_WAIT_TIMEOUT = 1213, 1205
 
@@ -218,6 +220,9 @@ class SqlWriteSession:
             raise DuplicateKeyError(key)
 
 
+DB_ATTRIBUTES = {"db.system": "mysql", "db.operation": "transaction"}
+
+
 class SqlWriteStore:
     """Opens write transactions; retryable MySQL clashes surface as VersionConflictError."""
 
@@ -228,9 +233,11 @@ class SqlWriteStore:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[SqlWriteSession]:
+        """One transaction (a span of the current trace: the event store append)."""
         try:
-            async with self._engine.begin() as conn:
-                yield SqlWriteSession(conn, self._topic, self._snapshot_every)
+            with span_under("event_store.append", None, SpanKind.CLIENT, DB_ATTRIBUTES):
+                async with self._engine.begin() as conn:
+                    yield SqlWriteSession(conn, self._topic, self._snapshot_every)
         except DBAPIError as error:
             if _mysql_code(error) in (MYSQL_DEADLOCK, MYSQL_LOCK_WAIT_TIMEOUT):
                 raise VersionConflictError("(deadlock)", -1) from error
