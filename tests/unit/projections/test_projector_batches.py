@@ -199,3 +199,21 @@ async def test_readers_are_told_once_per_document_and_every_event_is_recorded() 
     ]
     user = next(c for c in changes if c.read_model == "UserReadModel")
     assert user.data["name"] == "C"
+
+
+async def test_an_event_no_read_model_projects_is_still_recorded_and_fed_on() -> None:
+    uid = new_id()
+    known = Log().add(user_created(uid)).envelopes[0]
+    declared = known.model_copy(
+        update={"type": "TicketOpened", "stream_type": "ticket", "stream_id": new_id(), "data": {}}
+    )
+    notifier = Notifier()
+    p = Projector(views=[MemoryViews()], history=History([]), notifier=notifier)
+
+    await p.handle_batch([known, declared])
+    single = await p.handle(declared)
+
+    [(changes, event_ids), (_, again)] = notifier.calls
+    assert event_ids == [known.event_id, declared.event_id]  # its version is recorded too
+    assert {c.id for c in changes} == {uid}
+    assert (again, single.changed) == ([declared.event_id], [])

@@ -55,24 +55,24 @@ class Projector:
         envelope = upcast_envelope(envelope)
         event = decode_event(envelope)
         outcome = Outcome(changed=[])
-        if event is None:  # a type this version does not project
-            return outcome
-        for views in self.views:
-            for projection in PROJECTIONS:
-                for doc_id in projection.targets(event):
-                    note = await self._project_one(views, projection, doc_id, envelope)
-                    if note is None:
-                        outcome.skipped += 1
-                    elif views is self.views[0]:
-                        outcome.changed.append(note)
+        targeted = [(p, d) for p in PROJECTIONS for d in p.targets(event)] if event else []
+        for views in self.views:  # event None: a type no read model projects
+            for projection, doc_id in targeted:
+                note = await self._project_one(views, projection, doc_id, envelope)
+                if note is None:
+                    outcome.skipped += 1
+                elif views is self.views[0]:
+                    outcome.changed.append(note)
         if self.notifier is not None:
             await self.notifier.published(outcome.changed, envelope)
         return outcome
 
     async def handle_batch(self, envelopes: Sequence[EventEnvelope]) -> Outcome:
         steps: list[tuple[EventEnvelope, EventData]] = []
+        every: list[EventEnvelope] = []  # with the types no read model projects
         for raw in envelopes:
             envelope = upcast_envelope(raw)
+            every.append(envelope)
             event = decode_event(envelope)
             if event is not None:
                 steps.append((envelope, event))
@@ -81,8 +81,10 @@ class Projector:
             changed = await self._batch_into(views, steps)
             if views is self.views[0]:
                 outcome.changed = changed
-        if self.notifier is not None and envelopes:
-            await self.notifier.published_many(outcome.changed, [e for e, _ in steps])
+        if self.notifier is not None and every:
+            # every event is recorded as applied (a consistency token for a declared
+            # command's stream is then reached) and goes on the event feed
+            await self.notifier.published_many(outcome.changed, every)
         return outcome
 
     async def _batch_into(
