@@ -71,7 +71,8 @@ async def test_the_gateway_routes_each_resource_to_its_service(
     gateway: httpx.AsyncClient,
 ) -> None:
     command = await gateway.post(
-        COMMANDS, json={"type": "CreateUser", "data": {"name": "Router", "email": email(), "age": 30}}
+        COMMANDS,
+        json={"type": "CreateUser", "data": {"name": "Router", "email": email(), "age": 30}},
     )
     query = await gateway.post(QUERIES, json={"type": "ListUsers", "data": {"limit": 1}})
     events = await gateway.get("/api/v1/cqrs/events", params={"limit": 1})
@@ -134,7 +135,12 @@ async def test_a_story_is_seen_through_every_query_and_read_model(
         gateway, "CreateOrder", user_id=user, amount="80.00", currency="EUR", description="desk"
     )
     payment, _ = await send(
-        gateway, "ProcessPayment", order_id=order, amount="50.00", currency="EUR", method="debit_card"
+        gateway,
+        "ProcessPayment",
+        order_id=order,
+        amount="50.00",
+        currency="EUR",
+        method="debit_card",
     )
     _, token = await send(gateway, "RefundPayment", payment_id=payment, amount="20.00")
 
