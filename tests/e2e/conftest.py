@@ -1,9 +1,11 @@
 """The whole system, started as `just up` starts it (deploy/local/services.sh: command-
 service, projector, two query-service replicas, the nginx gateway), but in a namespace
-of this run's own: its database, topics, read-store database and Redis prefix, its own
-ports and state folder, so it never meets a system a developer has running. Tests talk
-to the gateway only (and to each query replica's WebSocket)."""
+of its own: its database, topics, read-store database and Redis prefix (apart from the
+integration tests' too), its own ports and state folder, so it never meets a system a
+developer has running. Tests talk to the gateway only (and to each query replica's
+WebSocket)."""
 
+import asyncio
 import os
 import shutil
 import subprocess
@@ -15,9 +17,15 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from pymongo import AsyncMongoClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from command_service.migrations import upgrade_to_head
 from tests.support.processes import free_port
-from tests.support.services import ROOT
+from tests.support.services import ROOT, Endpoints
+from tests.support.settings import settings_env
 
 SERVICES = ROOT / "deploy/local/services.sh"
 
@@ -37,8 +45,35 @@ def _uv() -> str:
 
 
 @pytest.fixture(scope="session")
+async def e2e_env(endpoints: Endpoints, run_id: str) -> AsyncIterator[dict[str, str]]:
+    """Settings environment for the e2e system: a migrated database, topics and a
+    read-store database of its own, removed after the run."""
+    name = f"cqrs_e2e_{run_id}"
+    server = create_async_engine(endpoints.mysql_url)
+    async with server.begin() as conn:
+        await conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    await asyncio.to_thread(upgrade_to_head, f"{endpoints.mysql_url}/{name}")
+    topic = f"cqrs-events-e2e-{run_id}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka_brokers)
+    await admin.start()
+    topics = [NewTopic(t, num_partitions=3, replication_factor=1) for t in (topic, f"{topic}.dlq")]
+    await admin.create_topics(topics)
+    try:
+        yield settings_env(endpoints, name, topic, name)
+    finally:
+        await admin.delete_topics([t.name for t in topics])
+        await admin.close()
+        async with server.begin() as conn:
+            await conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+        await server.dispose()
+        mongo: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(endpoints.mongodb_uri)
+        await mongo.drop_database(name)
+        await mongo.close()
+
+
+@pytest.fixture(scope="session")
 def system(
-    service_env: dict[str, str], run_id: str, tmp_path_factory: pytest.TempPathFactory
+    e2e_env: dict[str, str], run_id: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[System]:
     state = tmp_path_factory.mktemp("e2e-state")
     ports = {name: free_port() for name in ("command", "projector", "query1", "query2", "gw")}
@@ -51,7 +86,7 @@ def system(
     config_file.write_text(yaml.safe_dump(config))
     env = {
         **os.environ,
-        **service_env,
+        **e2e_env,
         "CQRS_CONFIG": str(config_file),
         "CQRS_STATE_DIR": str(state),
         "QUERY_PORT_2": str(ports["query2"]),
