@@ -3,7 +3,7 @@ so that concurrent projector replicas never overwrite each other's changes."""
 
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel, InsertOne, ReplaceOne
+from pymongo import ASCENDING, IndexModel, InsertOne, ReplaceOne, WriteConcern
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -12,6 +12,10 @@ from projector.adapters.mongo import CODECS
 from projector.application.ports import ConcurrentChangeError
 
 REVISION = "_rev"
+# Journaled: a write the store acknowledged survives a kill -9 of the store. The consumer
+# commits its Kafka offsets once the writes are acknowledged, so a write lost after that
+# would never be made again (the reliability suite, tests/chaos, caught exactly this).
+JOURNALED = WriteConcern(j=True)
 DUPLICATE_KEY = 11000
 
 
@@ -27,7 +31,9 @@ class ViewStore:
         return COLLECTIONS[model.NAME] + self.suffix
 
     def _collection(self, model: type[ReadModel]) -> Any:
-        return self._db.get_collection(self.collection_name(model), codec_options=CODECS)
+        return self._db.get_collection(
+            self.collection_name(model), codec_options=CODECS, write_concern=JOURNALED
+        )
 
     async def ensure_indexes(self) -> None:
         for name, specs in INDEXES.items():
