@@ -1,6 +1,7 @@
-"""At-least-once under a real crash: `command-service relay` is SIGKILLed half-way
-through a full outbox, restarted, and Kafka ends up with every event (duplicates
-allowed, losses not) and each stream's events in version order."""
+"""At-least-once under a real crash: `command-service relay` is SIGKILLed between
+publishing a batch to Kafka and committing the delete of its outbox rows (a trigger
+makes that delete slow enough to land in), restarted, and Kafka ends up with every
+event (that batch twice, nothing lost) and each stream's events in version order."""
 
 import json
 import os
@@ -12,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from command_service.adapters.write_store import SqlWriteStore
@@ -30,6 +32,9 @@ from tests.support.services import ROOT, Endpoints
 
 STREAMS, PER_STREAM = 100, 15  # 1500 events
 RELAY = [str(Path(sys.executable).with_name("command-service")), "relay"]
+SLOW_DELETE = (
+    "CREATE TRIGGER slow_outbox_delete BEFORE DELETE ON outbox FOR EACH ROW DO SLEEP(0.02)"
+)
 
 
 def user_stream(now: datetime) -> StreamChange:
@@ -82,23 +87,27 @@ async def test_a_killed_relay_loses_nothing_after_restart(
     assert total == STREAMS * PER_STREAM
     assert await outbox_count(engine) == total
     log = tmp_path / "relay.log"
+    async with engine.begin() as conn:  # each deleted outbox row takes 20 ms
+        await conn.execute(text(SLOW_DELETE))
 
     first = start_relay(private_store, log)
     try:
 
-        async def some_sent() -> bool:
+        async def published_not_deleted() -> bool:
             assert first.poll() is None, log.read_text()
-            return await outbox_count(engine) < total
+            return await topic_size(endpoints.kafka_brokers, private_store.topic) > 0
 
-        await wait_until(some_sent, within=60, what="the first batch", interval=0.005)
-        first.kill()  # SIGKILL: no clean-up, no release of anything
+        await wait_until(published_not_deleted, within=60, what="a batch on Kafka", interval=0.01)
+        first.kill()  # SIGKILL mid-delete: no clean-up, no release of anything
         first.wait(timeout=10)
     finally:
         stop(first)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP TRIGGER slow_outbox_delete"))
     left = await outbox_count(engine)
     on_topic = await topic_size(endpoints.kafka_brokers, private_store.topic)
-    assert 0 < left < total, f"the kill did not land half-way: {left} of {total} left"
     assert on_topic > 0
+    assert left == total, f"the kill must land before the delete committed: {left} of {total}"
 
     second = start_relay(private_store, log)
     try:
@@ -114,7 +123,7 @@ async def test_a_killed_relay_loses_nothing_after_restart(
     records = await read_topic(endpoints.kafka_brokers, private_store.topic, within=60)
     ids = [kafka_headers(r)["event-id"] for r in records]
     assert set(ids) == stored  # nothing lost (and nothing foreign)
-    assert len(ids) >= total  # duplicates allowed
+    assert len(ids) >= total + on_topic  # the batch in flight at the kill was sent again
     first_seen: dict[str, list[int]] = {}
     seen: set[str] = set()
     for record, event_id in zip(records, ids, strict=True):
