@@ -331,3 +331,23 @@ async def test_malformed_envelope_is_422(queries: AsyncTestClient, body: dict) -
 async def test_get_by_id_needs_an_id(queries: AsyncTestClient) -> None:
     error = error_of(await ask(queries, "GetUser", {}), 422)
     assert error["details"]["fields"][0]["field"] == "id"
+
+
+async def test_every_bad_parameter_gets_its_own_entry(queries: AsyncTestClient) -> None:
+    """Six bad parameters in one query: one 422 naming each of them once."""
+    bad = {
+        "limit": 0,
+        "min_age": -1,
+        "status": "zombie",
+        "created_from": "not a date",
+        "order": "sideways",
+        "colour": "red",  # not a parameter of ListUsers
+    }
+    error = error_of(await ask(queries, "ListUsers", bad), 422)
+    assert error["code"] == "validation_failed"
+    fields = error["details"]["fields"]
+    assert sorted(f["field"] for f in fields) == sorted(bad)
+    assert all(f["message"] and f["rule"] for f in fields), fields
+    rules = {f["field"]: f["rule"] for f in fields}
+    assert rules["colour"] == "extra_forbidden"
+    assert rules["status"] == rules["order"] == "literal_error"
