@@ -1,5 +1,6 @@
 """The read-through cache: second reads come from Redis, a change invalidates documents
-and lists, stats count hits and misses, and `cqrs.caching_enabled: false` turns it off."""
+and lists, stats count hits and misses, cached copies expire after `redis.cache_ttl`, and
+`cqrs.caching_enabled: false` turns it off."""
 
 import uuid
 from collections.abc import Callable
@@ -9,8 +10,9 @@ from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
 from cqrs_contracts import channels as ch
+from cqrs_contracts.settings import Settings
 from query_service.adapters.cache import ReadCache
-from tests.integration.query_service.helpers import answer, ids, new_user, send, tag
+from tests.integration.query_service.helpers import answer, eventually, ids, new_user, send, tag
 
 STATS = "/api/v1/cqrs/stats"
 
@@ -111,3 +113,27 @@ async def test_a_slow_reader_cannot_put_back_an_old_document(
     fresh = await cache.generation("UserReadModel")
     assert await cache.put(key, {"name": "new"}, "UserReadModel", fresh) is True
     assert await cache.get(key) == {"name": "new"}
+
+
+async def test_a_cached_document_expires_after_the_ttl(
+    commands: AsyncTestClient,
+    redis_client: Redis,
+    projector_settings: Settings,
+    query_client_with: Callable[..., AbstractAsyncContextManager[AsyncTestClient]],
+) -> None:
+    """`redis.cache_ttl`: the cached copy carries the TTL, is gone after it, and the read
+    after that is a miss that caches the document again."""
+    uid, token = await new_user(commands, name=f"Short Lived {tag()}")
+    key = ch.cached_doc(projector_settings.redis.prefix, "UserReadModel", uid)
+    async with query_client_with(CQRS__REDIS__CACHE_TTL="3") as short:
+        assert (await answer(short, "GetUser", {"id": uid}, token))["from_cache"] is False
+        assert 0 < await redis_client.pttl(key) <= 3000
+        assert (await answer(short, "GetUser", {"id": uid}))["from_cache"] is True
+
+        async def expired() -> bool:
+            return await redis_client.exists(key) == 0
+
+        assert await eventually(expired, within=10)
+        again = await answer(short, "GetUser", {"id": uid})
+        assert (again["from_cache"], again["result"]["id"]) == (False, uid)
+        assert 0 < await redis_client.pttl(key) <= 3000  # cached anew, with the TTL again
