@@ -1,10 +1,16 @@
 """The query log: every query (answered or refused) with who asked, what, the outcome,
-cache or store and how long it took; readable one by one and as a paged list."""
+cache or store and how long it took; readable one by one and as a paged list; trimmed to
+the newest `cqrs.max_queries` entries by retention."""
 
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from litestar.testing import AsyncTestClient
+from pymongo import AsyncMongoClient
 
 from tests.integration.query_service.helpers import (
     QUERIES,
@@ -109,3 +115,61 @@ async def test_an_unknown_query_id_is_404(queries: AsyncTestClient) -> None:
 async def test_log_limit_is_bounded(queries: AsyncTestClient) -> None:
     assert (await queries.get(QUERIES, params={"limit": 101})).status_code == 400
     assert (await queries.get(QUERIES, params={"limit": 0})).status_code == 400
+
+
+# --- retention ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def log_db(mongo_client: AsyncMongoClient, mongo_database: str) -> AsyncIterator[str]:
+    """A read-store database of its own, so the log holds only this test's queries."""
+    name = f"{mongo_database}_log{tag()[:6]}"
+    yield name
+    await mongo_client.drop_database(name)
+
+
+async def ask_many(client: AsyncTestClient, n: int) -> list[str]:
+    """The ids of `n` answered queries, oldest first, 2 ms apart (the log's time is in ms)."""
+    made = []
+    for i in range(n):
+        made.append((await answer(client, "ListUsers", {"name": f"nobody {i}"}))["query_id"])
+        await asyncio.sleep(0.002)
+    return made
+
+
+async def newest_first(client: AsyncTestClient) -> list[str]:
+    page = (await client.get(QUERIES, params={"limit": 100})).json()
+    return [e["query_id"] for e in page["items"]]
+
+
+async def test_retention_keeps_the_newest_max_queries(
+    query_client_with: Callable[..., AbstractAsyncContextManager[AsyncTestClient]], log_db: str
+) -> None:
+    """The retention step (the timer's, and POST /cleanup's): the newest `max_queries`
+    entries stay, the older ones go, and it answers how many it removed."""
+    async with query_client_with(MONGODB_DB=log_db, CQRS__CQRS__MAX_QUERIES="3") as small:
+        made = await ask_many(small, 7)
+        for query_id in made:
+            await logged(small, query_id)
+        assert await newest_first(small) == list(reversed(made))
+
+        log = small.app.dependencies["container"].dependency().queries.log
+        assert small.blocking_portal.call(log.trim) == 4
+        assert await newest_first(small) == list(reversed(made[-3:]))
+        for gone in made[:4]:
+            assert error_of(await small.get(f"{QUERIES}/{gone}"), 404)["code"] == "not_found"
+        assert small.blocking_portal.call(log.trim) == 0  # nothing more to remove
+
+
+async def test_the_retention_timer_trims_the_log(
+    query_client_with: Callable[..., AbstractAsyncContextManager[AsyncTestClient]], log_db: str
+) -> None:
+    """`cqrs.cleanup_interval`: the running service applies retention by itself."""
+    settings = {"CQRS__CQRS__MAX_QUERIES": "2", "CQRS__CQRS__CLEANUP_INTERVAL": "50ms"}
+    async with query_client_with(MONGODB_DB=log_db, **settings) as small:
+        made = await ask_many(small, 5)
+
+        async def trimmed() -> bool:
+            return await newest_first(small) == list(reversed(made[-2:]))
+
+        assert await eventually(trimmed, within=10)
