@@ -1,6 +1,6 @@
 """GET|POST|DELETE /api/v1/cqrs/read-models: reading any document, listing with a cursor,
-and admin corrections that queries see at once and the next event of the stream
-overrides, without ever stopping the projector."""
+and admin corrections that queries see at once and the next event of the stream or a
+rebuild overrides, without ever stopping the projector."""
 
 import uuid
 from typing import Any
@@ -8,6 +8,11 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
+from cqrs_contracts.read_models import READ_MODELS as MODELS
+from cqrs_contracts.settings import Settings
+from projector.adapters.notifier import forget_cached
+from projector.application.consistency import check
+from projector.bootstrap import build, close, make_rebuild
 from tests.integration.query_service.helpers import (
     READ_MODELS,
     answer,
@@ -183,6 +188,56 @@ async def test_a_partial_correction_is_replaced_by_the_stream_history(
         51,
         {uid: 2},
     )
+
+
+async def rebuild_read_store(settings: Settings) -> list[str]:
+    """Rebuild every read model from the event store as `projector rebuild` does (cached
+    copies dropped at the switch); the documents that then differ from a clean replay."""
+    container = build(settings)
+    try:
+        rebuild = make_rebuild(container)
+        rebuild.settle_seconds = 1.5  # the live projector sees the rebuild within 1 s
+
+        async def switched() -> None:
+            await forget_cached(container.redis, settings.redis.prefix, list(MODELS))
+
+        assert await rebuild.run(lambda done, total: None, switched) > 0
+        report = await check(container.views, container.events)
+    finally:
+        await close(container)
+    return [d["doc"] for d in report.different] + report.missing + report.extra
+
+
+async def test_corrections_are_overridden_by_a_rebuild(
+    commands: AsyncTestClient, queries: AsyncTestClient, projector_settings: Settings
+) -> None:
+    """A changed, a deleted and an invented document: after a rebuild each is what the
+    event store says again, and queries see that at once (the cache does not hide it)."""
+    uid, _ = await new_user(commands, name="Rebuilt Rita", age=60)
+    _, token = await send(commands, "UpdateUser", user_id=uid, age=61)
+    doc = (await answer(queries, "GetUser", {"id": uid}, token))["result"]
+    changed = {"type": "UserReadModel", "data": {**doc, "name": "Corrected Rita", "age": 99}}
+    assert (await queries.post(READ_MODELS, json=changed)).status_code == 200
+    assert (await answer(queries, "GetUser", {"id": uid}))["result"]["name"] == "Corrected Rita"
+    assert (await answer(queries, "GetUser", {"id": uid}))["from_cache"] is True
+    summary = {"type": "UserOrderReadModel"}
+    deleted = await queries.delete(f"{READ_MODELS}/{uid}", params=summary)
+    assert deleted.status_code == 200, deleted.text
+    invented = f"user-{uuid.uuid4().hex[:12]}"  # no stream behind it
+    assert (await queries.post(READ_MODELS, json=readme_user(invented))).status_code == 200
+
+    differing = await rebuild_read_store(projector_settings)
+
+    mine = {f"{model}/{doc_id}" for model in MODELS for doc_id in (uid, invented)}
+    assert not mine & set(differing), differing
+    after = await answer(queries, "GetUser", {"id": uid})
+    assert (after["result"]["name"], after["result"]["age"]) == ("Rebuilt Rita", 61)
+    assert (after["version"], after["from_cache"]) == (2, False)
+    restored = await queries.get(f"{READ_MODELS}/{uid}", params=summary)
+    assert restored.status_code == 200, restored.text
+    assert restored.json()["data"]["name"] == "Rebuilt Rita"
+    gone = await ask(queries, "GetUser", {"id": invented})
+    assert error_of(gone, 404)["code"] == "not_found"
 
 
 async def test_delete_removes_and_the_next_event_restores(
