@@ -9,12 +9,13 @@ import pytest
 
 pytest_plugins = ["tests.support.fixtures"]
 HANG_REPORT_SECONDS = 60
+CHAOS_HANG_REPORT_SECONDS = 540  # a chaos scenario runs for minutes by design
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark each test by the folder it lives in: unit/, integration/ or e2e/."""
+    """Mark each test by the folder it lives in: unit/, integration/, e2e/ or chaos/."""
     for item in items:
-        for kind in ("unit", "integration", "e2e"):
+        for kind in ("unit", "integration", "e2e", "chaos"):
             if f"/tests/{kind}/" in str(item.path):
                 item.add_marker(getattr(pytest.mark, kind))
 
@@ -24,13 +25,12 @@ def pytest_runtest_call(item: pytest.Item):  # type: ignore[no-untyped-def]
     """A test still running after HANG_REPORT_SECONDS prints every asyncio task's stack,
     so a hang shows where it waits (pytest-timeout alone shows only the main thread)."""
     done = threading.Event()
+    seconds = CHAOS_HANG_REPORT_SECONDS if item.get_closest_marker("chaos") else HANG_REPORT_SECONDS
 
     def report() -> None:
-        if done.wait(HANG_REPORT_SECONDS):
+        if done.wait(seconds):
             return
-        print(
-            f"\n--- {item.nodeid} still running after {HANG_REPORT_SECONDS}s ---", file=sys.stderr
-        )
+        print(f"\n--- {item.nodeid} still running after {seconds}s ---", file=sys.stderr)
         for obj in gc.get_objects():
             if isinstance(obj, asyncio.AbstractEventLoop) and not obj.is_closed():
                 for task in asyncio.all_tasks(obj):
