@@ -75,6 +75,14 @@ bench: sync infra-up
 soak: sync infra-up
     BENCH_SCENARIOS=soak uv run python -m tests.bench
 
+# Reliability suite: kill -9 each part under load, bad input; private servers (a few minutes)
+chaos: sync
+    rc=0; uv run pytest tests/chaos -m chaos -p no:cacheprovider -s || rc=$?; {{just_executable()}} chaos-down; exit $rc
+
+# Stop the chaos suite's private servers (.state/chaos), if a run was cut short
+chaos-down:
+    [ ! -f .state/chaos/config.yaml ] || CQRS_CONFIG=.state/chaos/config.yaml CQRS_STATE_DIR=.state/chaos {{infra}} down mariadb redis kafka readstore
+
 # Rebuild the read models from the event store, with no downtime
 rebuild: sync
     uv run --package projector projector rebuild
