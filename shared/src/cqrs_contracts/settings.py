@@ -126,7 +126,7 @@ class CommandServiceSettings(Section):
     port: int = 8001
     workers: int = 1
     snapshot_every: int = 50
-    max_append_retries: int = 5
+    max_append_retries: int = Field(default=5, ge=0)  # reloads after a version clash; 0: none
     idempotency_ttl: Seconds = 86400.0
     migrate_on_start: bool = False
     relay_enabled: bool = True

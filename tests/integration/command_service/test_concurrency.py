@@ -75,8 +75,32 @@ async def test_same_expected_version_lets_exactly_one_win(racing: Racing) -> Non
             )
         )
     assert sorted(r.status_code for r in responses) == [200, 409]
-    [loser] = [r for r in responses if r.status_code == 409]
-    assert loser.json()["error"]["code"] == "version_conflict"
+    [loser] = [r.json()["error"] for r in responses if r.status_code == 409]
+    assert loser["code"] == "version_conflict"
+    assert loser["details"] == {"stream_id": user_id, "expected_version": 1, "current_version": 2}
+
+
+async def test_clashes_beyond_the_retry_bound_are_409_and_nothing_is_half_written(
+    make_settings: Callable[..., Settings], mysql_engine: AsyncEngine
+) -> None:
+    no_retries = make_settings(CQRS__COMMAND_SERVICE__MAX_APPEND_RETRIES="0")
+    async with concurrent_client(no_retries) as c:
+        user_id = (await create_user(c, age=100))["aggregate_id"]
+        responses = await asyncio.gather(
+            *(command(c, "UpdateUser", {"id": user_id, "age": age}) for age in range(20, 40))
+        )
+    by_status = Counter(r.status_code for r in responses)
+    assert set(by_status) <= {200, 409}, [r.text for r in responses]
+    assert by_status[409] >= 1, "20 updates at once never clashed"
+    assert {r.json()["error"]["code"] for r in responses if r.status_code == 409} == {
+        "version_conflict"
+    }
+
+    rows = await stream_rows(mysql_engine, user_id)
+    assert [r.version for r in rows] == list(range(1, 2 + by_status[200]))  # dense
+    accepted = [r.json() for r in responses if r.status_code == 200]
+    answered = {e["event_id"] for a in accepted for e in a["events"]}
+    assert answered == {r.event_id for r in rows[1:]}  # only the accepted ones were written
 
 
 async def test_same_email_at_once_lets_exactly_one_win(racing: Racing) -> None:

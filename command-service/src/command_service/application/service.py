@@ -144,19 +144,28 @@ class CommandService:
     async def _run_with_retries(self, job: _Job) -> StoredAnswer:
         """Retry on a version clash, unless the caller pinned `expected_version`."""
         explicit = job.request.expected_version is not None
-        attempts = 1 if explicit else self.settings.command_service.max_append_retries
-        for attempt in range(1, attempts + 1):
+        retries = 0 if explicit else self.settings.command_service.max_append_retries
+        for attempt in range(retries + 1):
             try:
                 return await self._attempt(job)
             except VersionConflictError as clash:
-                if attempt == attempts:
-                    raise RejectedError(
-                        409,
-                        ErrorCode.VERSION_CONFLICT,
-                        f"stream {clash.stream_id} was changed concurrently; retry",
-                        stream_id=clash.stream_id,
-                    ) from clash
+                if attempt == retries:
+                    raise await self._clash_refused(job, clash) from clash
         raise AssertionError("unreachable")
+
+    async def _clash_refused(self, job: _Job, clash: VersionConflictError) -> RejectedError:
+        """The 409 for a clash not retried; a pinned `expected_version` gets the target
+        stream's version as it is now (another writer got there first)."""
+        expected, target = job.request.expected_version, job.spec.target
+        if expected is None or target is None:
+            message = f"stream {clash.stream_id} was changed concurrently; retry"
+            return RejectedError(
+                409, ErrorCode.VERSION_CONFLICT, message, stream_id=clash.stream_id
+            )
+        stream_id = getattr(job.command, target[1])
+        async with self.store.session() as session:
+            await session.load(target[0], stream_id)
+            return _version_mismatch(stream_id, expected, session.version_of(stream_id))
 
     async def _attempt(self, job: _Job) -> StoredAnswer:
         now = datetime.now(UTC)
@@ -192,14 +201,7 @@ class CommandService:
             stream_id = getattr(job.command, target[1]) if target else decision.aggregate_id
             current = session.version_of(stream_id)
             if current != expected:
-                raise RejectedError(
-                    409,
-                    ErrorCode.VERSION_CONFLICT,
-                    f"expected version {expected} of {stream_id}, found {current}",
-                    stream_id=stream_id,
-                    expected_version=expected,
-                    current_version=current,
-                )
+                raise _version_mismatch(stream_id, expected, current)
         return decision
 
     def _spec(self, command_type: str) -> CommandSpec:
@@ -234,6 +236,17 @@ def _accepted(command_id: str, decision: Decision, events: list[EventEnvelope]) 
         consistency_token=token,
     )
     return StoredAnswer(command_id, 200, result.model_dump(mode="json"))
+
+
+def _version_mismatch(stream_id: str, expected: int, current: int) -> RejectedError:
+    return RejectedError(
+        409,
+        ErrorCode.VERSION_CONFLICT,
+        f"expected version {expected} of {stream_id}, found {current}",
+        stream_id=stream_id,
+        expected_version=expected,
+        current_version=current,
+    )
 
 
 def _finish(record: CommandRecord, started: float, **changes: Any) -> CommandRecord:
