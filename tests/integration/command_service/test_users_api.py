@@ -4,7 +4,13 @@ import uuid
 
 from litestar.testing import AsyncTestClient
 
-from tests.integration.command_service.helpers import COMMANDS, create_user, unique_email
+from tests.integration.command_service.helpers import (
+    COMMANDS,
+    EVENTS,
+    create_user,
+    error_of,
+    unique_email,
+)
 
 
 async def test_original_create_user_body_is_accepted(client: AsyncTestClient) -> None:
@@ -77,3 +83,31 @@ async def test_idempotency_key_replays_first_answer(client: AsyncTestClient) -> 
         "/api/v1/cqrs/events", params={"aggregate_id": first.json()["aggregate_id"]}
     )
     assert len(events.json()["items"]) == 1
+
+
+async def test_idempotency_key_in_the_body_replays_first_answer(client: AsyncTestClient) -> None:
+    user = await create_user(client, age=30)
+    body = {
+        "type": "UpdateUser",
+        "data": {"id": user["aggregate_id"], "age": 31},
+        "idempotency_key": uuid.uuid4().hex,
+    }
+    first = await client.post(COMMANDS, json=body)
+    second = await client.post(COMMANDS, json=body)
+    assert (first.status_code, second.status_code) == (200, 200), second.text
+    assert second.json() == first.json()
+    assert first.json()["version"] == 2
+    events = await client.get(EVENTS, params={"aggregate_id": user["aggregate_id"]})
+    assert [e["version"] for e in events.json()["items"]] == [1, 2]
+
+
+async def test_update_to_an_email_another_user_holds_is_409(client: AsyncTestClient) -> None:
+    taken = unique_email()
+    await create_user(client, email=taken)
+    other = (await create_user(client))["aggregate_id"]
+    response = await client.post(
+        COMMANDS, json={"type": "UpdateUser", "data": {"id": other, "email": taken.upper()}}
+    )
+    assert error_of(response, 409)["code"] == "email_taken"
+    events = await client.get(EVENTS, params={"aggregate_id": other})
+    assert [e["type"] for e in events.json()["items"]] == ["UserCreated"]
