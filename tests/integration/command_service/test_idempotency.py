@@ -1,0 +1,73 @@
+"""Idempotency keys beyond the happy path: a refused first answer is the answer for good
+(the retry is not run again, even once it would succeed), and a key that has expired
+(`command_service.idempotency_ttl`) lets the same request run anew."""
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from litestar.testing import AsyncTestClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from command_service.adapters.tables import events, idempotency_keys
+from command_service.entrypoints.http.app import create_app
+from cqrs_contracts.settings import Settings
+from tests.integration.command_service.helpers import (
+    COMMANDS,
+    accept,
+    create_user,
+    error_of,
+    unique_email,
+    wait_until,
+)
+
+
+async def test_a_refused_first_answer_is_replayed_even_once_the_command_could_pass(
+    client: AsyncTestClient, mysql_engine: AsyncEngine
+) -> None:
+    email = unique_email()
+    holder = (await create_user(client, email=email))["aggregate_id"]
+    key = uuid.uuid4().hex
+    body = {"type": "CreateUser", "data": {"name": "Late", "email": email, "age": 30}}
+    first = await client.post(COMMANDS, json=body, headers={"Idempotency-Key": key})
+    assert error_of(first, 409)["code"] == "email_taken"
+
+    await accept(client, "DeleteUser", {"id": holder})  # the email is free again
+    again = await client.post(COMMANDS, json=body, headers={"Idempotency-Key": key})
+    assert (again.status_code, again.json()) == (409, first.json())
+
+    created = select(events.c.stream_id).where(
+        events.c.type == "UserCreated", events.c.data["email"].as_string() == email
+    )
+    async with mysql_engine.connect() as conn:
+        assert (await conn.execute(created)).scalars().all() == [holder]
+    # without the key the same body now passes: the replay above was the stored answer
+    assert (await client.post(COMMANDS, json=body)).status_code == 200
+
+
+async def test_an_expired_key_runs_the_command_anew(
+    make_settings: Callable[..., Settings], mysql_engine: AsyncEngine
+) -> None:
+    settings = make_settings(CQRS__COMMAND_SERVICE__IDEMPOTENCY_TTL="1s")
+    async with AsyncTestClient(app=create_app(settings)) as c:
+        user_id = (await create_user(c, age=30))["aggregate_id"]
+        key = uuid.uuid4().hex
+        body = {"type": "UpdateUser", "data": {"id": user_id, "age": 31}, "idempotency_key": key}
+        first = await c.post(COMMANDS, json=body)
+        assert first.status_code == 200, first.text
+
+        expiry = select(idempotency_keys.c.expires_at).where(
+            idempotency_keys.c.idempotency_key == key
+        )
+        async with mysql_engine.connect() as conn:
+            expires_at = await conn.scalar(expiry)
+        assert expires_at is not None
+
+        async def expired() -> bool:
+            return datetime.now(UTC).replace(tzinfo=None) > expires_at
+
+        await wait_until(expired, within=10, what="the idempotency key to expire")
+        # age 31 again: run anew, it finds nothing to change (a replay would be the 200)
+        again = await c.post(COMMANDS, json=body)
+    assert error_of(again, 409)["code"] == "nothing_to_change"
