@@ -1,19 +1,27 @@
-"""The outbox relay against real Kafka: keys, headers, per-stream order; and two relays
-sharing one outbox deliver every event exactly once."""
+"""The outbox relay against real Kafka: keys, headers, per-stream order; two relays
+sharing one outbox deliver every event exactly once; a commit wakes the relay, polling
+finds rows nobody woke it for, and a deep outbox leaves in batches."""
 
 import asyncio
 import json
+import uuid
 from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 from aiokafka import ConsumerRecord
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from command_service.adapters.kafka_publisher import KafkaPublisher, OutboxMessage
+from command_service.adapters.outbox_relay import OutboxRelay, Publisher
 from command_service.adapters.outbox_rows import OUTBOX_SHARDS
 from command_service.adapters.tables import events
+from command_service.adapters.write_store import SqlWriteStore
 from command_service.bootstrap import build
 from command_service.entrypoints.http.app import create_app
+from cqrs_contracts.envelopes import EventEnvelope
 from tests.integration.command_service.conftest import PrivateStore
 from tests.integration.command_service.helpers import (
     accept,
@@ -23,6 +31,7 @@ from tests.integration.command_service.helpers import (
     outbox_count,
     pay,
     read_topic,
+    topic_size,
     wait_until,
 )
 from tests.support.services import Endpoints
@@ -113,3 +122,110 @@ async def test_two_relays_deliver_a_filled_outbox_exactly_once(
 
 async def _is_empty(engine: AsyncEngine) -> bool:
     return await outbox_count(engine) == 0
+
+
+async def _published(relay: OutboxRelay, count: int) -> bool:
+    """The relay has sent `count` rows and committed their delete."""
+    return relay.published == count
+
+
+def _has(event_id: str) -> Callable[[list[ConsumerRecord]], bool]:
+    return lambda records: event_id in event_ids(records)
+
+
+async def test_a_commit_wakes_the_relay_long_before_its_poll_interval(
+    private_store: PrivateStore, endpoints: Endpoints
+) -> None:
+    settings = private_store.settings(CQRS__COMMAND_SERVICE__RELAY_POLL_INTERVAL="30s")
+    engine = create_async_engine(private_store.url)
+    try:
+        async with AsyncTestClient(app=create_app(settings)) as c:
+            await create_user(c)
+            # once the first event has left, the relay sleeps up to 30 s between passes
+            await wait_until(lambda: _is_empty(engine), within=10, what="the first event")
+            [event] = (await create_user(c))["events"]
+            brokers, topic = endpoints.kafka_brokers, private_store.topic
+            await read_topic(brokers, topic, until=_has(event["event_id"]), within=5)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_row_committed_without_a_wake_is_found_by_polling(
+    private_store: PrivateStore, endpoints: Endpoints
+) -> None:
+    container = build(private_store.settings(CQRS__COMMAND_SERVICE__RELAY_POLL_INTERVAL="0.2s"))
+    writer = SqlWriteStore(container.engine, private_store.topic, snapshot_every=0)
+    await container.broker.connect()
+    task = asyncio.create_task(container.relay.run())
+    try:
+        # two rows, each written after the one before has left: the second cannot ride
+        # on the relay's start-up pass, and nothing wakes the relay, so a poll found it
+        for sent in (1, 2):
+            async with writer.session() as session:
+                stored = await session.append_raw(_user_created(), expected_version=0)
+            await read_topic(
+                endpoints.kafka_brokers, private_store.topic, until=_has(stored.event_id)
+            )
+            await wait_until(
+                lambda n=sent: _published(container.relay, n), within=10, what="the delete"
+            )
+        assert not task.done(), "the relay stopped"
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await container.broker.stop()
+        await container.engine.dispose()
+
+
+class RecordingPublisher:
+    """The real Kafka publisher, remembering the size of every batch it was given."""
+
+    def __init__(self, publisher: Publisher) -> None:
+        self._publisher = publisher
+        self.batches: list[int] = []
+
+    async def publish_all(self, messages: list[OutboxMessage]) -> None:
+        self.batches.append(len(messages))
+        await self._publisher.publish_all(messages)
+
+
+async def test_a_deep_outbox_is_drained_in_batches_of_relay_batch_size(
+    private_store: PrivateStore, endpoints: Endpoints
+) -> None:
+    filling = private_store.settings(CQRS__COMMAND_SERVICE__RELAY_ENABLED="false")
+    async with AsyncTestClient(app=create_app(filling)) as c:
+        user_id = (await create_user(c, age=20))["aggregate_id"]
+        for age in range(21, 37):
+            await accept(c, "UpdateUser", {"id": user_id, "age": age})
+    container = build(private_store.settings())
+    assert await outbox_count(container.engine) == 17
+
+    publisher = RecordingPublisher(KafkaPublisher(container.broker))
+    relay = OutboxRelay(container.engine, publisher, batch_size=7, poll_interval=30)
+    await container.broker.connect()
+    task = asyncio.create_task(relay.run())
+    try:
+        # a full batch is followed at once by the next: no 30 s poll in between
+        await wait_until(lambda: _is_empty(container.engine), within=10, what="the outbox")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await container.broker.stop()
+        await container.engine.dispose()
+    assert publisher.batches == [7, 7, 3]
+    assert await topic_size(endpoints.kafka_brokers, private_store.topic) == 17
+
+
+def _user_created() -> EventEnvelope:
+    user_id = str(uuid.uuid4())
+    data = {"user_id": user_id, "name": "Polly", "email": f"{user_id}@example.com", "age": 30}
+    return EventEnvelope(
+        event_id=str(uuid.uuid4()),
+        stream_type="user",
+        stream_id=user_id,
+        version=0,  # set by the store
+        type="UserCreated",
+        schema_version=2,
+        data=data | {"created_at": datetime.now(UTC).isoformat()},
+        occurred_at=datetime.now(UTC),
+    )
