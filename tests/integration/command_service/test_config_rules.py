@@ -1,12 +1,13 @@
 """Configuration changes behaviour without code: rules, the validation switch and the
-supported command types, each set through an environment override."""
+supported command types, set through an environment override or an edited config file."""
 
 from collections.abc import Callable
+from pathlib import Path
 
 from litestar.testing import AsyncTestClient
 
 from command_service.entrypoints.http.app import create_app
-from cqrs_contracts.settings import Settings
+from cqrs_contracts.settings import Settings, default_config_path, load_settings
 from tests.integration.command_service.helpers import (
     command,
     create_user,
@@ -58,3 +59,20 @@ async def test_a_command_type_left_out_of_the_config_is_unknown(
         assert error["code"] == "unknown_type"
         assert error["details"]["supported"] == ["CreateUser", "UpdateUser"]
         assert (await command(c, "UpdateUser", {"id": user_id, "age": 44})).status_code == 200
+
+
+async def test_an_edited_config_file_changes_the_rule(
+    client: AsyncTestClient, service_env: dict[str, str], tmp_path: Path
+) -> None:
+    text = default_config_path().read_text()
+    age = "      age:\n        required: true\n        min: 18\n"
+    assert text.count(age) == 1, "configs/config.yaml no longer holds the user age rule"
+    edited = tmp_path / "config.yaml"
+    edited.write_text(text.replace(age, age.replace("min: 18", "min: 25")))
+
+    settings = load_settings(path=edited, env=service_env)
+    async with AsyncTestClient(app=create_app(settings)) as c:
+        assert field_rules(await command(c, "CreateUser", user(age=24))) == {"age": "min"}
+        assert (await command(c, "CreateUser", user(age=25))).status_code == 200
+    # the file as shipped still lets 24 through
+    assert (await command(client, "CreateUser", user(age=24))).status_code == 200
