@@ -106,9 +106,16 @@ async def event_store_db(mysql_database: str) -> str:
 
 @pytest.fixture(scope="session")
 def service_env(
-    endpoints: Endpoints, event_store_db: str, kafka_topics: dict[str, str], mongo_database: str
+    endpoints: Endpoints,
+    event_store_db: str,
+    kafka_topics: dict[str, str],
+    mongo_database: str,
+    run_id: str,
 ) -> dict[str, str]:
-    return settings_env(endpoints, event_store_db, kafka_topics["events"], mongo_database)
+    """Every service of this run on its resources, with Redis keys (cache, rate-limit
+    counters, notifications) under this run's prefix: runs never share a budget."""
+    env = settings_env(endpoints, event_store_db, kafka_topics["events"], mongo_database)
+    return {**env, "CQRS__REDIS__PREFIX": f"test:{run_id}"}
 
 
 @pytest.fixture(scope="session")
