@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pymongo import AsyncMongoClient
+from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -66,6 +67,11 @@ async def _drop(endpoints: Endpoints, ns: Namespace, topics: list[str]) -> None:
     await mongo.drop_database(ns.read_database)
     await mongo.close()
     await _mysql(endpoints.mysql_url, f"DROP DATABASE IF EXISTS `{ns.database}`")
+    redis = Redis.from_url(endpoints.redis_url)
+    keys = [k async for k in redis.scan_iter(match=f"{ns.redis_prefix}:*", count=1000)]
+    if keys:
+        await redis.delete(*keys)
+    await redis.aclose()
 
 
 async def _mysql(server_url: str, statement: str) -> None:
