@@ -52,12 +52,20 @@ def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
     response = error_response(exc.status_code, code, str(exc.detail), **details)
     if exc.headers:
         response.headers.update(exc.headers)
+    if exc.status_code == 429 and "retry-after" not in {k.lower() for k in response.headers}:
+        response.headers["Retry-After"] = _retry_after(exc.headers or {})
     return response
+
+
+def _retry_after(headers: dict[str, str]) -> str:
+    """Seconds until the rate-limit window resets (Litestar's RateLimit-Reset), at least 1."""
+    reset = headers.get("RateLimit-Reset", "60")
+    return str(max(1, int(reset))) if reset.lstrip("-").isdigit() else "60"
 
 
 def on_dependency_down(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.warning(
-        "dependency unavailable on %s %s (request %s): %s",
+        "%s %s -> 503 dependency_unavailable (request %s): %s",
         request.method,
         request.url.path,
         request_id(request),
@@ -70,14 +78,14 @@ def on_dependency_down(request: Request[Any, Any, Any], exc: Exception) -> Respo
 
 def on_timeout(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.warning(
-        "timeout on %s %s (request %s)", request.method, request.url.path, request_id(request)
+        "%s %s -> 504 timeout (request %s)", request.method, request.url.path, request_id(request)
     )
     return error_response(504, ErrorCode.TIMEOUT, "the request timed out; retry")
 
 
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception(
-        "unhandled error on %s %s (request %s)",
+        "%s %s -> 500 internal_error (request %s)",
         request.method,
         request.url.path,
         request_id(request),

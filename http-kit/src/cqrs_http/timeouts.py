@@ -9,6 +9,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from cqrs_contracts.errors import ErrorCode, error_body
+from cqrs_http.logs import request_id_var
 
 log = logging.getLogger("cqrs_http.timeouts")
 
@@ -33,7 +34,11 @@ def request_timeout(seconds: float) -> Any:
                     await app(scope, receive, tracking_send)
             except TimeoutError:
                 log.warning(
-                    "%s %s -> 504: no answer within %ss", scope["method"], scope["path"], seconds
+                    "%s %s -> 504 timeout: no answer within %ss (request %s)",
+                    scope["method"],
+                    scope["path"],
+                    seconds,
+                    request_id_var.get(),
                 )
                 if started:
                     raise
