@@ -57,7 +57,6 @@ def build(settings: Settings) -> Container:
         tz_aware=True,
         maxPoolSize=mongo_cfg.max_pool_size,
         connectTimeoutMS=int(mongo_cfg.connect_timeout * 1000),
-        serverSelectionTimeoutMS=int(mongo_cfg.server_selection_timeout * 1000),
         timeoutMS=int(settings.query_service.query_timeout * 1000),
     )
     redis = Redis.from_url(

@@ -69,8 +69,9 @@ class MongoSettings(Section):
     min_pool_size: int = 10
     max_idle_time: Seconds = 30.0
     connect_timeout: Seconds = 5.0
-    server_selection_timeout: Seconds = 5.0  # no reachable server: fail after this
-    operation_timeout: Seconds = 10.0  # every operation, retries included (timeoutMS)
+    # every projector operation, finding a server and retries included (timeoutMS); the
+    # query-service bounds its reads by query_service.query_timeout the same way
+    operation_timeout: Seconds = 10.0
 
 
 class DatabaseSettings(Section):

@@ -34,7 +34,6 @@ def make_client(settings: MongoSettings) -> AsyncMongoClient[dict[str, Any]]:
         minPoolSize=min(settings.min_pool_size, settings.max_pool_size),
         maxIdleTimeMS=int(settings.max_idle_time * 1000),
         connectTimeoutMS=int(settings.connect_timeout * 1000),
-        serverSelectionTimeoutMS=int(settings.server_selection_timeout * 1000),
         timeoutMS=int(settings.operation_timeout * 1000),
         tz_aware=True,
         type_registry=TypeRegistry([DecimalCodec()]),
