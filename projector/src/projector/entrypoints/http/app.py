@@ -17,10 +17,12 @@ from redis.exceptions import RedisError
 from cqrs_contracts.settings import Settings, load_settings
 from cqrs_http.auth import ADMIN
 from cqrs_http.platform import platform_kwargs
+from cqrs_http.shutdown import stop_tasks
 from projector.adapters.dead_letters import read_dead_letters, redrive
-from projector.adapters.rebuild_control import stop
 from projector.bootstrap import Container, build, close, watch_rebuilds
 from projector.entrypoints.consumer import EventConsumer
+from projector.entrypoints.http.asyncapi import asyncapi_json, asyncapi_page
+from projector.entrypoints.http.operations import readiness, stats
 from projector.entrypoints.http.status import liveness, status
 from projector.entrypoints.http.webhooks import EventHandlerController
 from projector.entrypoints.webhook_consumer import install_webhooks
@@ -67,7 +69,7 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
         try:
             yield
         finally:
-            await stop(watcher)
+            await stop_tasks([watcher])  # bounded: a read store that hangs cannot stop us
             await close(container)
 
     return lifespan
@@ -89,6 +91,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             status,
             list_dead_letters,
             retry_dead_letter,
+            readiness,
+            stats,
+            asyncapi_json,
+            asyncapi_page,
             EventHandlerController,
         ],
         dependencies={"container": Provide(lambda: container, sync_to_thread=False)},

@@ -1,0 +1,85 @@
+"""GET /api/v1/cqrs/health (read store, cache, broker, event store, consumer lag) and
+GET /api/v1/cqrs/stats (events processed and dead-lettered, the group's lag per
+partition, uptime, version)."""
+
+import asyncio
+import time
+from typing import Any
+
+from litestar import Response, get
+from litestar.di import NamedDependency
+from sqlalchemy import text
+
+from cqrs_http.auth import READER
+from cqrs_http.health import check, verdict
+from projector.adapters.consumer_lag import PartitionLag, consumer_lag
+from projector.bootstrap import Container, read_db
+from projector.entrypoints.consumer import EventConsumer
+
+STARTED = time.monotonic()
+CHECK_SECONDS = 3.0
+
+
+async def _lag(container: Container) -> list[PartitionLag]:
+    kafka = container.settings.kafka
+    return await consumer_lag(kafka.bootstrap, kafka.topic, kafka.group_id, CHECK_SECONDS)
+
+
+def _lag_body(lags: list[PartitionLag]) -> dict[str, Any]:
+    return {
+        "total": sum(p.lag for p in lags),
+        "partitions": {
+            str(p.partition): {"end": p.end, "committed": p.committed, "lag": p.lag} for p in lags
+        },
+    }
+
+
+async def _ping_read_store(container: Container) -> None:
+    await read_db(container).command("ping")
+
+
+async def _ping_cache(container: Container) -> None:
+    await container.redis.ping()
+
+
+async def _ping_broker(container: Container) -> None:
+    if not await container.broker.ping(timeout=CHECK_SECONDS):
+        raise ConnectionError("Kafka did not answer")
+
+
+async def _ping_event_store(container: Container) -> None:
+    async with container.engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+async def _consumer_lag(container: Container) -> dict[str, Any]:
+    return _lag_body(await _lag(container))
+
+
+@get("/api/v1/cqrs/health", tags=["health"], summary="Health of every component")
+async def readiness(container: NamedDependency[Container]) -> Response[dict[str, Any]]:
+    probes = {
+        "read_store": _ping_read_store(container),
+        "cache": _ping_cache(container),
+        "broker": _ping_broker(container),
+        "event_store": _ping_event_store(container),
+        "consumer_lag": _consumer_lag(container),
+    }
+    results = await asyncio.gather(*(check(p, CHECK_SECONDS + 1) for p in probes.values()))
+    return verdict("projector", dict(zip(probes, results, strict=True)))
+
+
+@get("/api/v1/cqrs/stats", tags=["health"], summary="Projector statistics", guards=[READER])
+async def stats(container: NamedDependency[Container]) -> dict[str, Any]:
+    consumer: EventConsumer = container.extra["consumer"]
+    lag = await check(_consumer_lag(container), CHECK_SECONDS + 1)
+    return {
+        "service": "projector",
+        "version": container.settings.cqrs.version,
+        "uptime_seconds": round(time.monotonic() - STARTED, 1),
+        "events_processed": consumer.processed,
+        "events_dead_lettered": consumer.dead_lettered,
+        "topic": container.settings.kafka.topic,
+        "group_id": container.settings.kafka.group_id,
+        "consumer_lag": lag,
+    }
