@@ -19,10 +19,11 @@ from cqrs_http.shutdown import bounded, stop_tasks
 from query_service.adapters.documents import init_documents
 from query_service.bootstrap import Container, build
 from query_service.entrypoints.http.handlers import QueryHandlerController
-from query_service.entrypoints.http.health import liveness, readiness, stats
+from query_service.entrypoints.http.health import cleanup, liveness, readiness, stats
 from query_service.entrypoints.http.live import BACKLOG, live_updates
 from query_service.entrypoints.http.queries import QueryController
 from query_service.entrypoints.http.read_models import ReadModelController
+from query_service.entrypoints.http.system import system_health, system_stats
 
 
 async def _trim_every(container: Container) -> None:
@@ -73,6 +74,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             liveness,
             readiness,
             stats,
+            cleanup,
+            system_health,
+            system_stats,
         ],
         dependencies={
             "container": Provide(lambda: container, sync_to_thread=False),

@@ -105,7 +105,10 @@ class ReadModelController(Controller):
         )
 
     @delete(
-        "/{doc_id:str}", status_code=200, summary="Admin: delete a document (a rebuild restores it)"
+        "/{doc_id:str}",
+        status_code=200,
+        summary="Admin: delete a document (a rebuild restores it)",
+        guards=[ADMIN],
     )
     async def remove(
         self,
