@@ -32,6 +32,10 @@ port_of() {
 }
 
 up() {
+  # where the query service's system health and stats find every instance
+  export CQRS__SYSTEM__SERVICES__COMMAND="http://127.0.0.1:$CMD_PORT"
+  export CQRS__SYSTEM__SERVICES__PROJECTOR="http://127.0.0.1:$PROJ_PORT"
+  export CQRS__SYSTEM__SERVICES__QUERY="http://127.0.0.1:${QUERY_PORTS[0]},http://127.0.0.1:${QUERY_PORTS[1]}"
   run_service command-service "$CMD_PORT" command-service
   run_service projector "$PROJ_PORT" projector
   run_service query-service-1 "${QUERY_PORTS[0]}" query-service
@@ -44,7 +48,7 @@ up() {
   local gw; gw="$(cfg local.gateway_port 8080)"
   cat <<MSG
 The system is up (all on 127.0.0.1):
-  gateway          http://127.0.0.1:$gw      health: /gateway/health
+  gateway          http://127.0.0.1:$gw      health: /gateway/health, whole system: /api/v1/cqrs/health
   command-service  http://127.0.0.1:$CMD_PORT      OpenAPI: /schema
   query-service    http://127.0.0.1:${QUERY_PORTS[0]}, :${QUERY_PORTS[1]}  WebSocket: ws://127.0.0.1:$gw/ws
   projector admin  http://127.0.0.1:$PROJ_PORT      /api/v1/cqrs/projections
