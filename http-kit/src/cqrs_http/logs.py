@@ -48,7 +48,7 @@ class ContextFilter(logging.Filter):
         record.service = self.service
         record.request_id = request_id_var.get()
         record.command_id = command_id_var.get()
-        record.trace_id = trace_id()
+        record.trace_id = getattr(record, "trace_id", None) or trace_id()
         return True
 
 

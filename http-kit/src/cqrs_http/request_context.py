@@ -14,7 +14,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from cqrs_http.logs import command_id_var, request_id_var
+from cqrs_http.logs import command_id_var, request_id_var, trace_id
 
 HEADER = b"x-request-id"
 _SANE = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
@@ -37,12 +37,12 @@ def request_context(app: ASGIApp, access_log: bool = True) -> ASGIApp:
         rid = _incoming_id(scope)
         info.setdefault("state", {})["request_id"] = rid
         tokens = request_id_var.set(rid), command_id_var.set(None)
-        status = 0
+        status, trace = 0, None
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, trace
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, trace = message["status"], trace_id()  # inside the request's span
                 headers = [h for h in message.get("headers") or [] if h[0].lower() != HEADER]
                 start: Any = {**message, "headers": [*headers, (HEADER, rid.encode())]}
                 message = start
@@ -65,6 +65,7 @@ def request_context(app: ASGIApp, access_log: bool = True) -> ASGIApp:
                         "path": info["path"],
                         "status": status or None,
                         "duration_ms": took,
+                        "trace_id": trace,
                     },
                 )
             request_id_var.reset(tokens[0])

@@ -5,7 +5,8 @@ query instance that is not running, and then the command-service killed.
 
 The same processes prove the structured logs: every line a JSON object, the request id
 the caller sent (echoed in the answer) on the lines its request caused, the command id
-on the command endpoint's."""
+on the command endpoint's, the trace id of the request's span (here the caller's trace,
+continued from its traceparent header)."""
 
 import asyncio
 import json
@@ -23,6 +24,7 @@ from tests.integration.platform.tokens import bearer, token
 from tests.support.processes import ServiceProcess, free_port
 
 SECRET = "a-test-secret-of-at-least-thirty-two-bytes"
+TRACE_ID = uuid.uuid4().hex
 
 
 @dataclass
@@ -127,7 +129,11 @@ async def logged(path: Path, text: str, within: float = 20) -> list[dict[str, An
 async def test_logs_are_json_lines_with_the_request_and_command_ids(system: System) -> None:
     rid = f"log-{uuid.uuid4().hex[:12]}"
     settings = load_settings(env={"CQRS__SECURITY__JWT_SECRET": SECRET})
-    headers = {**bearer(token(settings, ["writer"])), "X-Request-ID": rid}
+    headers = {
+        **bearer(token(settings, ["writer"])),
+        "X-Request-ID": rid,
+        "traceparent": f"00-{TRACE_ID}-{uuid.uuid4().hex[:16]}-01",
+    }
     command = {
         "type": "CreateUser",
         "data": {"name": "Lola Grey", "email": f"{rid}@example.com", "age": 52},
@@ -156,6 +162,7 @@ async def test_logs_are_json_lines_with_the_request_and_command_ids(system: Syst
             "command_id": command_id,
         }
     ]
+    assert access[0]["trace_id"] == TRACE_ID  # the caller's trace, continued
 
 
 async def test_system_health_is_down_when_a_service_has_no_live_instance(system: System) -> None:
