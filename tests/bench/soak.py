@@ -6,6 +6,7 @@ import asyncio
 import os
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,8 @@ from tests.bench.system import BenchSystem
 SECONDS = float(os.environ.get("BENCH_SOAK_SECONDS", "600"))
 SAMPLE_SECONDS = 10.0
 COMMANDS_PER_SECOND = 20
-QUERIES_PER_SECOND = 100
+QUERIES_PER_SECOND = 50
+MAX_IN_FLIGHT = 64  # a call due while this many are unanswered is skipped and counted
 
 
 def _group(leader: int) -> list[int]:
@@ -50,29 +52,47 @@ def sample(leader: int) -> dict[str, float]:
     return {"rss_mb": rss_kb / 1024, "fds": fds, "sockets": sockets}
 
 
-async def _steady(rate: float, until: float, call: Any) -> int:
-    sent, started = 0, time.perf_counter()
+@dataclass
+class Tally:
+    sent: int = 0
+    skipped: int = 0  # due while MAX_IN_FLIGHT calls were unanswered: the system fell behind
+    failed: int = 0  # an error status or a transport error
+
+
+async def _steady(rate: float, until: float, call: Any) -> Tally:
+    tally, due_so_far, started = Tally(), 0, time.perf_counter()
     pending: set[asyncio.Task[None]] = set()
+
+    async def guarded(i: int) -> None:
+        try:
+            if not await call(i):
+                tally.failed += 1
+        except httpx.HTTPError:
+            tally.failed += 1
+
     while time.perf_counter() < until:
         due = int((time.perf_counter() - started) * rate)
-        while sent < due:
-            task = asyncio.create_task(call(sent))
+        while due_so_far < due:
+            due_so_far += 1
+            if len(pending) >= MAX_IN_FLIGHT:
+                tally.skipped += 1
+                continue
+            task = asyncio.create_task(guarded(due_so_far))
             pending.add(task)
             task.add_done_callback(pending.discard)
-            sent += 1
+            tally.sent += 1
         await asyncio.sleep(0.005)
     await asyncio.gather(*pending, return_exceptions=True)
-    return sent
+    return tally
 
 
 async def run(system: BenchSystem, urls: dict[str, str]) -> list[dict[str, Any]]:
     until = time.perf_counter() + SECONDS
     users: list[str] = []
-    errors = 0
-    async with httpx.AsyncClient(timeout=30) as client:
+    limits = httpx.Limits(max_connections=2 * MAX_IN_FLIGHT)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
 
-        async def command(i: int) -> None:
-            nonlocal errors
+        async def command(i: int) -> bool:
             if users and i % 2:
                 body = {
                     "type": "UpdateUser",
@@ -82,19 +102,18 @@ async def run(system: BenchSystem, urls: dict[str, str]) -> list[dict[str, Any]]
                 email = f"soak-{uuid.uuid4().hex[:12]}@bench.io"
                 body = {"type": "CreateUser", "data": {"name": "Soak", "email": email, "age": 30}}
             answer = await client.post(f"{urls['commands']}/api/v1/cqrs/commands", json=body)
-            errors += answer.status_code != 200
             if answer.status_code == 200 and body["type"] == "CreateUser":
                 users.append(answer.json()["aggregate_id"])
+            return answer.status_code == 200
 
-        async def query(i: int) -> None:
-            nonlocal errors
+        async def query(i: int) -> bool:
             if not users:
-                return
+                return True
             body = {"type": "GetUser", "data": {"id": users[i % len(users)]}}
             if i % 5 == 0:
                 body = {"type": "ListUsers", "data": {"limit": 20}}
             answer = await client.post(f"{urls['cached']}/api/v1/cqrs/queries", json=body)
-            errors += answer.status_code not in (200, 404)
+            return answer.status_code in (200, 404)
 
         samples: dict[str, list[dict[str, float]]] = {}
 
@@ -112,7 +131,13 @@ async def run(system: BenchSystem, urls: dict[str, str]) -> list[dict[str, Any]]
             sampler(),
         )
     rows = []
-    print(f"soak: {SECONDS:.0f} s, {sent[0]} commands, {sent[1]} queries, {errors} errors")
+    commands, queries = sent[0], sent[1]
+    errors = commands.failed + queries.failed
+    print(
+        f"soak: {SECONDS:.0f} s, commands sent {commands.sent} (failed {commands.failed},"
+        f" skipped {commands.skipped}), queries sent {queries.sent} (failed {queries.failed},"
+        f" skipped {queries.skipped})"
+    )
     for name, series in samples.items():
         first, last = series[0], series[-1]
         growth = (
@@ -135,6 +160,7 @@ async def run(system: BenchSystem, urls: dict[str, str]) -> list[dict[str, Any]]
                 "fds_first": first["fds"],
                 "fds_last": last["fds"],
                 "errors": errors,
+                "skipped": commands.skipped + queries.skipped,
             }
         )
     return rows
