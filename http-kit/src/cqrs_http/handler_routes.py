@@ -4,7 +4,7 @@ for every kind; each service passes its declaration parser and provides its regi
 as the `registry` dependency."""
 
 from collections.abc import Callable
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
@@ -14,27 +14,14 @@ from pydantic import BaseModel
 
 from cqrs_contracts.handlers import (
     HandlerAction,
-    HandlerAuditEntry,
     HandlerInfo,
     InvalidDeclarationError,
 )
 from cqrs_http.auth import ADMIN, actor
 from cqrs_http.errors import invalid_input
 
-
-class Registry(Protocol):
-    """What the routes need of a service's registry; unknown names raise LookupError."""
-
-    async def refresh(self) -> None: ...
-    def listing(self) -> list[HandlerInfo]: ...
-    def info(self, name: str) -> HandlerInfo: ...
-    async def register(self, decl: Any, actor: str | None) -> HandlerAction: ...
-    async def remove(self, name: str, actor: str | None) -> HandlerAction: ...
-    async def enable(self, name: str, actor: str | None) -> HandlerInfo: ...
-    async def audit(self, name: str | None, limit: int) -> list[HandlerAuditEntry]: ...
-
-
-# the service's Registry; typed Any for Litestar, which cannot validate against a Protocol
+# the service's registry (refresh, listing, info, register, remove, enable, audit; unknown
+# names raise LookupError), typed Any: Litestar cannot validate a dependency's Protocol
 Registered = NamedDependency[Any]
 
 
