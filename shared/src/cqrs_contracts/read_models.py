@@ -161,3 +161,7 @@ class ChangeNotification(BaseModel):
     position: int
     data: dict[str, object] | None  # None when the document was removed
     traceparent: str | None = None  # the projector's span: the WebSocket push continues it
+    # when the change passed each stage, epoch milliseconds: "kafka" (the record's
+    # timestamp, set when the relay sent it), "received" (the projector took it from the
+    # topic), "stored" (its read models were written); freshness per stage without guesses
+    timings: dict[str, float] | None = None
