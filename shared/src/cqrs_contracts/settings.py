@@ -127,6 +127,10 @@ class CommandServiceSettings(Section):
     port: int = 8001
     workers: int = 1
     snapshot_every: int = 50
+    # group commit: commands that arrive while a batch is being written share the next
+    # transaction (one multi-row INSERT per table, one commit), at most this many
+    group_commit_max: int = Field(default=64, ge=1)
+    group_commit_batches: int = Field(default=2, ge=1)  # batches written at the same time
     max_append_retries: int = Field(default=5, ge=0)  # reloads after a version clash; 0: none
     idempotency_ttl: Seconds = 86400.0
     migrate_on_start: bool = False

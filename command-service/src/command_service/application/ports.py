@@ -34,6 +34,12 @@ class DuplicateKeyError(Exception):
     """The idempotency key was stored by a concurrent request first."""
 
 
+class BatchConflictError(Exception):
+    """A batch of commands could not be written as one transaction (a version, claim,
+    key or id clashed, or the database gave up on a deadlock): nothing of it was
+    written; run each of its commands on its own."""
+
+
 @dataclass(frozen=True)
 class StoredAnswer:
     command_id: str
@@ -92,9 +98,22 @@ class WriteSession(Protocol):
     ) -> None: ...
 
 
+class BatchSession(WriteSession, Protocol):
+    """One transaction for a batch of commands (group commit): the writes of each
+    command are staged and sent by `flush`; reads see what earlier commands staged."""
+
+    async def flush(self, now: datetime) -> dict[str, EventEnvelope]:
+        """Write what is staged; the stored events by id, with their positions. Raises
+        BatchConflictError when anything clashes."""
+
+
 class WriteStore(Protocol):
     def session(self) -> AbstractAsyncContextManager[WriteSession]:
         """A transaction: committed when the block ends normally, rolled back otherwise."""
+
+    def batch(self) -> AbstractAsyncContextManager[BatchSession]:
+        """A transaction shared by a batch of commands; a deadlock or a failed commit
+        surfaces as BatchConflictError."""
 
     async def find_answer(self, key: str, now: datetime) -> StoredAnswer | None: ...
 

@@ -1,5 +1,6 @@
 """The command service: validate, deduplicate, load-decide-append with retries, log."""
 
+import asyncio
 import time
 import uuid
 from dataclasses import dataclass, field, replace
@@ -7,7 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from command_service.application.command_handlers import BUILT_IN, CommandSpec
+from command_service.application.group_commit import GroupCommit
 from command_service.application.ports import (
+    BatchConflictError,
+    BatchSession,
     ClaimTakenError,
     CommandListener,
     CommandRecord,
@@ -45,17 +49,23 @@ class RejectedError(Exception):
 
 
 @dataclass(frozen=True)
-class _Job:
+class _Refusable:
+    """What a refusal needs: the log record, the idempotency key and its expiry."""
+
+    record: CommandRecord
+    key: str | None
+    expires: datetime
+    started: float
+
+
+@dataclass(frozen=True)
+class _Job(_Refusable):
     """One command in flight: what was asked, its parsed data and its log record."""
 
     request: CommandRequest
     spec: CommandSpec
     command: Any
-    record: CommandRecord
     metadata: EventMetadata
-    key: str | None
-    expires: datetime
-    started: float
 
 
 @dataclass
@@ -70,8 +80,18 @@ class CommandService:
         """Switch to another set of command types (the handler registry's latest)."""
         self.commands, self.disabled = commands, disabled
 
+    def __post_init__(self) -> None:
+        cs = self.settings.command_service
+        self._commits = GroupCommit(self._write_batch, cs.group_commit_max, cs.group_commit_batches)
+        self._clashed = 0  # batches that were run command by command after a clash
+
+    def group_commit_stats(self) -> dict[str, int]:
+        commits = self._commits
+        return {"batches": commits.batches, "commands": commits.jobs, "clashed": self._clashed}
+
     async def execute(self, request: CommandRequest, caller: Caller) -> StoredAnswer:
-        """Handle one command and give the answer (status and body) to send back."""
+        """Handle one command and give the answer (status and body) to send back: only
+        once its transaction (shared with the commands that arrived with it) committed."""
         started, received = time.perf_counter(), datetime.now(UTC)
         key = request.idempotency_key or caller.idempotency_key
         if key is not None and (first := await self.store.find_answer(key, received)) is not None:
@@ -95,22 +115,78 @@ class CommandService:
             job = self._prepare(
                 request, caller, record=record, key=key, expires=expires, started=started
             )
+        except RejectedError as rejected:
+            return await self._refuse(_Refusable(record, key, expires, started), rejected)
+        return await self._commits.submit(job)
+
+    async def _write_batch(self, jobs: list[_Job]) -> list[StoredAnswer | BaseException]:
+        """Every job in one transaction; after any clash each on its own, where it is
+        retried or refused alone."""
+        try:
+            answers: list[StoredAnswer | BaseException] = [*await self._attempt_batch(jobs)]
+        except BatchConflictError:
+            self._clashed += 1
+            return await asyncio.gather(*(self._alone(job) for job in jobs), return_exceptions=True)
+        self.on_commit()
+        return answers
+
+    async def _attempt_batch(self, jobs: list[_Job]) -> list[StoredAnswer]:
+        now = datetime.now(UTC)
+        async with self.store.batch() as batch:
+            staged = [await self._stage(batch, job, now) for job in jobs]
+            stored = await batch.flush(now)
+            answers = []
+            for job, outcome in zip(jobs, staged, strict=True):
+                if isinstance(outcome, StoredAnswer):
+                    answer = outcome
+                else:
+                    decision, events = outcome
+                    positioned = [stored[e.event_id] for e in events]
+                    answer = _accepted(job.record.command_id, decision, positioned)
+                if job.key is not None:
+                    await batch.remember_answer(job.key, answer, job.expires)
+                answers.append(answer)
+            await batch.flush(now)  # the remembered answers
+        return answers
+
+    async def _stage(
+        self, batch: BatchSession, job: _Job, now: datetime
+    ) -> StoredAnswer | tuple[Decision, list[EventEnvelope]]:
+        """Decide one command of a batch and stage its writes; a refusal stages its log row
+        and gives its answer."""
+        try:
+            decision = await self._decide(batch, job, now)
+        except RejectedError as rejected:
+            await batch.record_command(_refused(job, rejected))
+            return StoredAnswer(job.record.command_id, rejected.status, rejected.body)
+        await batch.claim(decision.claims, decision.releases)
+        events = await batch.append(decision.changes, job.metadata, now)
+        ids = [e.event_id for e in events]
+        done = _finish(job.record, job.started, aggregate_id=decision.aggregate_id, event_ids=ids)
+        await batch.record_command(done)
+        return decision, events
+
+    async def _alone(self, job: _Job) -> StoredAnswer:
+        """One command in its own transaction (after its batch clashed)."""
+        try:
             answer = await self._run_with_retries(job)
         except DuplicateKeyError:
-            assert key is not None
-            return await self.store.find_answer(key, datetime.now(UTC)) or StoredAnswer(
-                record.command_id,
+            assert job.key is not None
+            return await self.store.find_answer(job.key, datetime.now(UTC)) or StoredAnswer(
+                job.record.command_id,
                 409,
                 error_body(ErrorCode.CONFLICT, "duplicate command in flight"),
             )
         except RejectedError as rejected:
-            answer = StoredAnswer(record.command_id, rejected.status, rejected.body)
-            record = _finish(
-                record, started, status="rejected", http_status=rejected.status, error=rejected.body
-            )
-            return await self.store.record_rejection(record, key, answer, expires)
+            return await self._refuse(job, rejected)
         self.on_commit()
         return answer
+
+    async def _refuse(self, job: _Refusable, rejected: RejectedError) -> StoredAnswer:
+        answer = StoredAnswer(job.record.command_id, rejected.status, rejected.body)
+        return await self.store.record_rejection(
+            _refused(job, rejected), job.key, answer, job.expires
+        )
 
     def _prepare(
         self,
@@ -139,7 +215,7 @@ class CommandService:
                 "traceparent": caller.traceparent,
             }
         )
-        return _Job(request, spec, command, record, metadata, key, expires, started)
+        return _Job(record, key, expires, started, request, spec, command, metadata)
 
     async def _run_with_retries(self, job: _Job) -> StoredAnswer:
         """Retry on a version clash, unless the caller pinned `expected_version`."""
@@ -246,6 +322,16 @@ def _version_mismatch(stream_id: str, expected: int, current: int) -> RejectedEr
         stream_id=stream_id,
         expected_version=expected,
         current_version=current,
+    )
+
+
+def _refused(job: "_Refusable", rejected: RejectedError) -> CommandRecord:
+    return _finish(
+        job.record,
+        job.started,
+        status="rejected",
+        http_status=rejected.status,
+        error=rejected.body,
     )
 
 

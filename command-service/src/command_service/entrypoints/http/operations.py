@@ -23,6 +23,7 @@ async def stats(container: NamedDependency[Container]) -> dict[str, Any]:
             "published": container.relay.published,
             "owned_shards": len(container.relay.owned_shards),
         },
+        "group_commit": container.commands.group_commit_stats(),
         **await command_stats(container.engine),
     }
 
