@@ -2,6 +2,7 @@
 (the retry is not run again, even once it would succeed), and a key that has expired
 (`command_service.idempotency_ttl`) lets the same request run anew."""
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -71,3 +72,50 @@ async def test_an_expired_key_runs_the_command_anew(
         # age 31 again: run anew, it finds nothing to change (a replay would be the 200)
         again = await c.post(COMMANDS, json=body)
     assert error_of(again, 409)["code"] == "nothing_to_change"
+
+
+async def test_a_key_reused_for_another_request_is_422_and_appends_nothing(
+    client: AsyncTestClient, mysql_engine: AsyncEngine
+) -> None:
+    key = uuid.uuid4().hex
+    first_body = {"name": "First", "email": unique_email(), "age": 30}
+    first = await client.post(
+        COMMANDS, json={"type": "CreateUser", "data": first_body}, headers={"Idempotency-Key": key}
+    )
+    assert first.status_code == 200, first.text
+
+    other_email = unique_email()
+    other = {"type": "CreateUser", "data": {"name": "Other", "email": other_email, "age": 30}}
+    reused = await client.post(COMMANDS, json=other, headers={"Idempotency-Key": key})
+    error = error_of(reused, 422)
+    assert error["code"] == "idempotency_key_reused"
+    assert error["details"]["command_id"] == first.json()["command_id"]
+    created = select(events.c.stream_id).where(events.c.data["email"].as_string() == other_email)
+    async with mysql_engine.connect() as conn:
+        assert (await conn.execute(created)).scalars().all() == []
+    # the key still replays its first answer for the request it answered
+    again = await client.post(
+        COMMANDS, json={"type": "CreateUser", "data": first_body}, headers={"Idempotency-Key": key}
+    )
+    assert (again.status_code, again.json()) == (200, first.json())
+
+
+async def test_one_key_sent_at_once_with_two_requests_runs_only_one(
+    client: AsyncTestClient, mysql_engine: AsyncEngine
+) -> None:
+    """Concurrent first uses (one batch, then one by one): one runs, the other is 422."""
+    key = uuid.uuid4().hex
+    emails = [unique_email(), unique_email()]
+    sent = [
+        client.post(
+            COMMANDS,
+            json={"type": "CreateUser", "data": {"name": "Race", "email": e, "age": 30}},
+            headers={"Idempotency-Key": key},
+        )
+        for e in emails
+    ]
+    answers = await asyncio.gather(*sent)
+    assert sorted(a.status_code for a in answers) == [200, 422], [a.text for a in answers]
+    created = select(events.c.stream_id).where(events.c.data["email"].as_string().in_(emails))
+    async with mysql_engine.connect() as conn:
+        assert len((await conn.execute(created)).scalars().all()) == 1

@@ -101,6 +101,7 @@ class SqlBatchSession(SqlWriteSession):
             "http_status": answer.http_status,
             "response": json.dumps(answer.body),
             "expires_at": naive_utc(expires_at),
+            "fingerprint": answer.fingerprint,
         }
 
     async def flush(self, now: datetime) -> dict[str, EventEnvelope]:

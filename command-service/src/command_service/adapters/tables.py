@@ -103,6 +103,7 @@ idempotency_keys = Table(
     Column("http_status", SmallInteger, nullable=False),
     Column("response", Text, nullable=False),
     Column("expires_at", DATETIME(fsp=6), nullable=False),
+    Column("fingerprint", String(64), nullable=True),  # sha256 of the request; NULL: older
     Index("ix_idempotency_expires", "expires_at"),
 )
 

@@ -226,6 +226,7 @@ class SqlWriteSession:
                 http_status=answer.http_status,
                 response=json.dumps(answer.body),
                 expires_at=naive_utc(expires_at),
+                fingerprint=answer.fingerprint,
             )
         )
         if result.rowcount == 0:

@@ -80,7 +80,9 @@ class SqlWriteStore:
             ).first()
         if row is None:
             return None
-        return StoredAnswer(row.command_id, row.http_status, json.loads(row.response))
+        return StoredAnswer(
+            row.command_id, row.http_status, json.loads(row.response), row.fingerprint
+        )
 
     async def record_rejection(
         self, record: CommandRecord, key: str | None, answer: StoredAnswer, expires_at: datetime

@@ -45,6 +45,9 @@ class StoredAnswer:
     command_id: str
     http_status: int
     body: dict[str, Any]
+    # for an idempotency key: what the answered request was (type, data, expected
+    # version), so the key sent with another request is refused instead of replayed
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 """The command service: validate, deduplicate, load-decide-append with retries, log."""
 
 import asyncio
+import hashlib
+import json
 import time
 import uuid
 from dataclasses import dataclass, field, replace
@@ -50,12 +52,14 @@ class RejectedError(Exception):
 
 @dataclass(frozen=True)
 class _Refusable:
-    """What a refusal needs: the log record, the idempotency key and its expiry."""
+    """What a refusal needs: the log record, the idempotency key, its expiry and the
+    request's fingerprint."""
 
     record: CommandRecord
     key: str | None
     expires: datetime
     started: float
+    fingerprint: str | None
 
 
 @dataclass(frozen=True)
@@ -94,8 +98,6 @@ class CommandService:
         once its transaction (shared with the commands that arrived with it) committed."""
         started, received = time.perf_counter(), datetime.now(UTC)
         key = request.idempotency_key or caller.idempotency_key
-        if key is not None and (first := await self.store.find_answer(key, received)) is not None:
-            return first
         record = CommandRecord(
             command_id=request.id or str(uuid.uuid4()),
             type=request.type,
@@ -111,13 +113,28 @@ class CommandService:
             duration_ms=0,
         )
         expires = received + timedelta(seconds=self.settings.command_service.idempotency_ttl)
+        fingerprint = _fingerprint(request) if key is not None else None
+        refusable = _Refusable(record, key, expires, started, fingerprint)
+        if key is not None and (first := await self.store.find_answer(key, received)) is not None:
+            return await self._replay(first, refusable)
         try:
-            job = self._prepare(
-                request, caller, record=record, key=key, expires=expires, started=started
-            )
+            job = self._prepare(request, caller, refusable)
         except RejectedError as rejected:
-            return await self._refuse(_Refusable(record, key, expires, started), rejected)
+            return await self._refuse(refusable, rejected)
         return await self._commits.submit(job)
+
+    async def _replay(self, first: StoredAnswer, job: _Refusable) -> StoredAnswer:
+        """The first answer for this idempotency key, when it answered this very request
+        (type, data, expected version); the key sent with another request is a 422."""
+        if first.fingerprint is None or first.fingerprint == job.fingerprint:
+            return first
+        rejected = RejectedError(
+            422,
+            ErrorCode.IDEMPOTENCY_KEY_REUSED,
+            f"idempotency key {job.key!r} was already used for another request",
+            command_id=first.command_id,
+        )
+        return await self._refuse(replace(job, key=None), rejected)
 
     async def _write_batch(self, jobs: list[_Job]) -> list[StoredAnswer | BaseException]:
         """Every job in one transaction; after any clash each on its own, where it is
@@ -144,6 +161,7 @@ class CommandService:
                     positioned = [stored[e.event_id] for e in events]
                     answer = _accepted(job.record.command_id, decision, positioned)
                 if job.key is not None:
+                    answer = replace(answer, fingerprint=job.fingerprint)
                     await batch.remember_answer(job.key, answer, job.expires)
                 answers.append(answer)
             await batch.flush(now)  # the remembered answers
@@ -158,7 +176,9 @@ class CommandService:
             decision = await self._decide(batch, job, now)
         except RejectedError as rejected:
             await batch.record_command(_refused(job, rejected))
-            return StoredAnswer(job.record.command_id, rejected.status, rejected.body)
+            return StoredAnswer(
+                job.record.command_id, rejected.status, rejected.body, job.fingerprint
+            )
         await batch.claim(decision.claims, decision.releases)
         events = await batch.append(decision.changes, job.metadata, now)
         ids = [e.event_id for e in events]
@@ -172,7 +192,9 @@ class CommandService:
             answer = await self._run_with_retries(job)
         except DuplicateKeyError:
             assert job.key is not None
-            return await self.store.find_answer(job.key, datetime.now(UTC)) or StoredAnswer(
+            if (first := await self.store.find_answer(job.key, datetime.now(UTC))) is not None:
+                return await self._replay(first, job)
+            return StoredAnswer(
                 job.record.command_id,
                 409,
                 error_body(ErrorCode.CONFLICT, "duplicate command in flight"),
@@ -183,21 +205,15 @@ class CommandService:
         return answer
 
     async def _refuse(self, job: _Refusable, rejected: RejectedError) -> StoredAnswer:
-        answer = StoredAnswer(job.record.command_id, rejected.status, rejected.body)
-        return await self.store.record_rejection(
+        answer = StoredAnswer(
+            job.record.command_id, rejected.status, rejected.body, job.fingerprint
+        )
+        stored = await self.store.record_rejection(
             _refused(job, rejected), job.key, answer, job.expires
         )
+        return stored if stored is answer else await self._replay(stored, job)
 
-    def _prepare(
-        self,
-        request: CommandRequest,
-        caller: Caller,
-        *,
-        record: CommandRecord,
-        key: str | None,
-        expires: datetime,
-        started: float,
-    ) -> _Job:
+    def _prepare(self, request: CommandRequest, caller: Caller, job: _Refusable) -> _Job:
         spec = self._spec(request.type)
         cqrs = self.settings.cqrs
         rules = cqrs.validation_rules if cqrs.validation_enabled else None
@@ -208,14 +224,24 @@ class CommandService:
         metadata = EventMetadata.model_validate(
             {
                 **request.metadata,
-                "command_id": record.command_id,
-                "correlation_id": request.metadata.get("correlation_id") or record.command_id,
-                "causation_id": record.command_id,
+                "command_id": job.record.command_id,
+                "correlation_id": request.metadata.get("correlation_id") or job.record.command_id,
+                "causation_id": job.record.command_id,
                 "actor": caller.actor,
                 "traceparent": caller.traceparent,
             }
         )
-        return _Job(record, key, expires, started, request, spec, command, metadata)
+        return _Job(
+            job.record,
+            job.key,
+            job.expires,
+            job.started,
+            job.fingerprint,
+            request,
+            spec,
+            command,
+            metadata,
+        )
 
     async def _run_with_retries(self, job: _Job) -> StoredAnswer:
         """Retry on a version clash, unless the caller pinned `expected_version`."""
@@ -260,6 +286,7 @@ class CommandService:
             )
             await session.record_command(done)
             if job.key is not None:
+                answer = replace(answer, fingerprint=job.fingerprint)
                 await session.remember_answer(job.key, answer, job.expires)
         return answer
 
@@ -323,6 +350,13 @@ def _version_mismatch(stream_id: str, expected: int, current: int) -> RejectedEr
         expected_version=expected,
         current_version=current,
     )
+
+
+def _fingerprint(request: CommandRequest) -> str:
+    """What makes a request the same request, for its idempotency key."""
+    what = {"type": request.type, "data": request.data, "v": request.expected_version}
+    canonical = json.dumps(what, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _refused(job: "_Refusable", rejected: RejectedError) -> CommandRecord:
