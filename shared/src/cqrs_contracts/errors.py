@@ -19,6 +19,8 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     CONFLICT = "conflict"
     VERSION_CONFLICT = "version_conflict"
+    STREAM_EXISTS = "stream_exists"  # an imported creation event names a stream in use
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"  # one key, another request
     EMAIL_TAKEN = "email_taken"
     USER_DELETED = "user_deleted"
     ORDER_NOT_PENDING = "order_not_pending"

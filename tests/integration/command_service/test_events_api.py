@@ -12,17 +12,19 @@ from tests.integration.command_service.helpers import (
     accept,
     create_user,
     error_of,
+    unique_email,
 )
 
 
-def readme_user_created(user_id: str) -> dict:
-    """The original README's "Publishing an Event" body, for another user id."""
+def readme_user_created(user_id: str, email: str | None = None) -> dict:
+    """The original README's "Publishing an Event" body, for another user id (and, since
+    an import claims its email as CreateUser does, another email)."""
     return {
         "type": "UserCreated",
         "data": {
             "user_id": user_id,
             "name": "John Doe",
-            "email": "john@example.com",
+            "email": email or unique_email(),
             "created_at": "2023-01-01T00:00:00Z",
         },
     }
@@ -110,7 +112,8 @@ async def test_cursor_walk_with_limit_2_has_no_gaps_and_no_duplicates(
 
 async def test_post_the_original_readme_event(client: AsyncTestClient) -> None:
     user_id = f"user-{uuid.uuid4().hex[:12]}"
-    response = await client.post(EVENTS, json=readme_user_created(user_id))
+    body = readme_user_created(user_id)
+    response = await client.post(EVENTS, json=body)
     assert response.status_code == 201, response.text
     stored = response.json()
     assert (stored["stream_type"], stored["stream_id"], stored["version"]) == (
@@ -119,7 +122,7 @@ async def test_post_the_original_readme_event(client: AsyncTestClient) -> None:
         1,
     )
     assert stored["type"] == "UserCreated"
-    assert stored["data"]["email"] == "john@example.com"
+    assert stored["data"]["email"] == body["data"]["email"]
     again = await client.get(f"{EVENTS}/{stored['event_id']}")
     assert again.status_code == 200
     assert again.json() == stored

@@ -1,8 +1,10 @@
 """POST /events: an admin appends one event to a stream (import and repair).
 
 The event is checked against its contract (after lifting an older schema version),
-its stream is named by `stream_id` or by the event's own id field, and
-`expected_version`, when given, must match the stream's current version."""
+its stream is named by `stream_id` or by the event's own id field,
+`expected_version`, when given, must match the stream's current version, and the event
+meets what a command would (`domain/imports.py`): a creation event only on an empty
+stream, any other only on an existing one, the email claims taken and released."""
 
 import uuid
 from dataclasses import dataclass
@@ -10,11 +12,18 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
-from command_service.application.ports import VersionConflictError, WriteStore
+from command_service.application.ports import (
+    ClaimTakenError,
+    VersionConflictError,
+    WriteSession,
+    WriteStore,
+)
 from command_service.application.service import RejectedError
+from command_service.domain.errors import DomainError
+from command_service.domain.imports import admit_import
 from cqrs_contracts.envelopes import AppendEventRequest, EventEnvelope, EventMetadata
 from cqrs_contracts.errors import ErrorCode
-from cqrs_contracts.events import EVENT_TYPES
+from cqrs_contracts.events import EVENT_TYPES, EventData
 from cqrs_contracts.upcasting import UnknownSchemaVersionError, upcast
 
 _ID_FIELD = {"user": "user_id", "order": "order_id", "payment": "payment_id"}
@@ -59,7 +68,10 @@ class EventImporter:
         )
         try:
             async with self.store.session() as session:
-                return await session.append_raw(envelope, request.expected_version)
+                return await self._admit_and_append(session, event, envelope, request)
+        except ClaimTakenError as taken:
+            message = f"{taken.claim.value} is already in use"
+            raise RejectedError(409, ErrorCode.EMAIL_TAKEN, message, field="email") from taken
         except VersionConflictError as clash:
             raise RejectedError(
                 409,
@@ -69,3 +81,27 @@ class EventImporter:
                 expected_version=clash.expected,
                 current_version=clash.actual,
             ) from clash
+
+    @staticmethod
+    async def _admit_and_append(
+        session: WriteSession,
+        event: EventData,
+        envelope: EventEnvelope,
+        request: AppendEventRequest,
+    ) -> EventEnvelope:
+        """The same preconditions and email claims a command would meet, then the append."""
+        stream_id, expected = envelope.stream_id, request.expected_version
+        state = await session.load(envelope.stream_type, stream_id)
+        current = session.version_of(stream_id)
+        if expected is not None and expected != current:
+            raise VersionConflictError(stream_id, expected, current)
+        try:
+            claims, releases = admit_import(
+                event, stream_id, state, current, session.stream_type_of(stream_id)
+            )
+        except DomainError as refused:
+            raise RejectedError(
+                refused.status, refused.code, refused.message, **refused.details
+            ) from refused
+        await session.claim(claims, releases)
+        return await session.append_raw(envelope, expected)

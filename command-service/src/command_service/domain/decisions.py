@@ -55,7 +55,7 @@ class Decision:
     releases: tuple[UniqueClaim, ...] = field(default=())
 
 
-def _email_claim(email: str, owner: str) -> UniqueClaim:
+def email_claim(email: str, owner: str) -> UniqueClaim:
     return UniqueClaim(EMAIL_SCOPE, email.strip().lower(), owner)
 
 
@@ -121,7 +121,7 @@ def create_user(c: cmd.CreateUser, ctx: Context) -> Decision:
         raise AssertionError
     uid = ctx.new_id
     event = UserCreated(user_id=uid, name=c.name, email=c.email, age=c.age, created_at=ctx.now)
-    return Decision(uid, _one("user", uid, event), claims=(_email_claim(c.email, uid),))
+    return Decision(uid, _one("user", uid, event), claims=(email_claim(c.email, uid),))
 
 
 def update_user(c: cmd.UpdateUser, user: User | None, ctx: Context) -> Decision:
@@ -136,16 +136,16 @@ def update_user(c: cmd.UpdateUser, user: User | None, ctx: Context) -> Decision:
     event = UserUpdated(user_id=c.user_id, updated_at=ctx.now, **changed)
     claims: tuple[UniqueClaim, ...] = ()
     releases: tuple[UniqueClaim, ...] = ()
-    if c.email is not None and _email_claim(c.email, "") != _email_claim(current.email, ""):
-        claims = (_email_claim(c.email, c.user_id),)
-        releases = (_email_claim(current.email, c.user_id),)
+    if c.email is not None and email_claim(c.email, "") != email_claim(current.email, ""):
+        claims = (email_claim(c.email, c.user_id),)
+        releases = (email_claim(current.email, c.user_id),)
     return Decision(c.user_id, _one("user", c.user_id, event), claims, releases)
 
 
 def delete_user(c: cmd.DeleteUser, user: User | None, ctx: Context) -> Decision:
     current = _live_user(user, c.user_id)
     event = UserDeleted(user_id=c.user_id, deleted_at=ctx.now)
-    releases = (_email_claim(current.email, c.user_id),)
+    releases = (email_claim(current.email, c.user_id),)
     return Decision(c.user_id, _one("user", c.user_id, event), releases=releases)
 
 
