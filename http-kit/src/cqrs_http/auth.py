@@ -68,7 +68,9 @@ def requires(role: str) -> Guard:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # async: Litestar runs a sync guard in a worker thread (sync_to_thread), a thread hop
+    # on every request for what is a dict lookup
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         if not connection.app.state.get("auth_enabled", False):
             return
         user = connection.scope.get("user")

@@ -6,13 +6,13 @@ causes carries them; trace_id comes from the current OpenTelemetry span when the
 OpenTelemetry API is installed."""
 
 import copy
-import json
 import logging
 import logging.config
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from litestar.logging.config import LoggingConfig, default_handlers
 from opentelemetry import trace as otel_trace
 
@@ -56,6 +56,11 @@ def _extras(record: logging.LogRecord) -> dict[str, Any]:
     return {k: v for k, v in vars(record).items() if k not in _STANDARD and v is not None}
 
 
+# msgspec: several times faster than json.dumps on the one line per request; anything it
+# cannot encode is written as its str(), as json.dumps(default=str) did
+_encode = msgspec.json.Encoder(enc_hook=str).encode
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -69,7 +74,7 @@ class JsonFormatter(logging.Formatter):
             line["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
             line["stack"] = record.stack_info
-        return json.dumps(line, default=str)
+        return _encode(line).decode()
 
 
 class TextFormatter(logging.Formatter):

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from litestar.middleware.base import DefineMiddleware
 from litestar.plugins.opentelemetry import OpenTelemetryConfig
-from opentelemetry import propagate, trace
+from litestar.types import ASGIApp, Receive, Scope, Send
+from opentelemetry import context, propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -42,9 +42,54 @@ def install_tracing(settings: TelemetrySettings, service: str) -> None:
     trace.set_tracer_provider(provider)
 
 
-def http_middleware(settings: TelemetrySettings) -> list[DefineMiddleware]:
-    """A server span per request, continuing the caller's `traceparent` when it sends one."""
-    return [OpenTelemetryConfig().middleware] if settings.enabled else []
+def recording() -> bool:
+    """Whether spans go anywhere: a real (SDK) tracer provider is installed, by
+    `install_tracing` or by a test. Without one every span is a no-op."""
+    return isinstance(trace.get_tracer_provider(), TracerProvider)
+
+
+def http_middleware(settings: TelemetrySettings) -> list[Any]:
+    """A server span per request, continuing the caller's `traceparent` when it sends one.
+
+    Litestar's OpenTelemetry middleware runs only while a tracer provider records spans
+    (asked per request until one is installed: tests install theirs after the app is
+    built). Until then a request costs nothing but, when the caller sent a traceparent,
+    making it the current context, so log lines and the command's events carry the
+    caller's trace as they did with the middleware's non-recording span."""
+    if not settings.enabled:
+        return []
+    config = OpenTelemetryConfig()
+
+    def middleware(app: ASGIApp) -> ASGIApp:
+        traced = config.middleware_class(app=app, config=config)
+        installed = False
+
+        async def maybe_traced(scope: Scope, receive: Receive, send: Send) -> None:
+            nonlocal installed
+            if installed or recording():
+                installed = True  # a provider, once installed, stays
+                await traced(scope, receive, send)
+                return
+            parent = _traceparent(scope)
+            if parent is None:
+                await app(scope, receive, send)
+                return
+            token = context.attach(propagate.extract({"traceparent": parent}))
+            try:
+                await app(scope, receive, send)
+            finally:
+                context.detach(token)
+
+        return maybe_traced
+
+    return [middleware]
+
+
+def _traceparent(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"traceparent":
+            return value.decode("latin-1")
+    return None
 
 
 def traceparent_now() -> str | None:

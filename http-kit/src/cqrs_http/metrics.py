@@ -1,0 +1,66 @@
+"""Prometheus metrics per request (Litestar's metric names and labels: requests, errors,
+duration histogram, in flight; by method, route template, status and app), with each
+label set's children looked up once: prometheus_client's `labels()` takes a lock and
+converts every value on each call, five times per request in Litestar's middleware."""
+
+import time
+from typing import Any
+
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+LABELS = ("method", "path", "status_code", "app_name")
+
+
+class Metrics(PrometheusMiddleware):
+    def __init__(self, app: ASGIApp, config: PrometheusConfig) -> None:
+        super().__init__(app=app, config=config)
+        self._by_route: dict[tuple[str, str], Any] = {}  # -> the in-flight gauge's child
+        self._by_status: dict[tuple[str, str, int], tuple[Any, Any, Any]] = {}
+
+    def _in_flight(self, method: str, path: str) -> Any:
+        labels: dict[str, str | int | float] = dict.fromkeys(LABELS, "")
+        child = self.requests_in_progress(labels).labels(method, path, 200, self._config.app_name)
+        self._by_route[method, path] = child
+        return child
+
+    def _finished(self, method: str, path: str, status: int) -> tuple[Any, Any, Any]:
+        labels: dict[str, str | int | float] = dict.fromkeys(LABELS, "")
+        values = (method, path, status, self._config.app_name)
+        errors = self.requests_error_count(labels).labels(*values) if status >= 500 else None
+        children = (
+            self.request_count(labels).labels(*values),
+            self.request_time(labels).labels(*values),
+            errors,
+        )
+        self._by_status[method, path, status] = children
+        return children
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        info: dict[str, Any] = scope  # type: ignore[assignment]
+        method = info["method"] if info["type"] == "http" else info["type"]
+        path = info["path_template"] if self._config.group_path else info["path"]
+        in_flight = self._by_route.get((method, path)) or self._in_flight(method, path)
+        started = time.perf_counter()
+        span = [200, 0.0]  # status, duration (to the last body message, as Litestar's)
+
+        async def measured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                span[0] = message["status"]
+            elif message["type"] == "http.response.body":
+                span[1] = time.perf_counter() - started
+            await send(message)
+
+        in_flight.inc()
+        try:
+            await self.app(scope, receive, measured)
+        finally:
+            in_flight.dec()
+            status = int(span[0])
+            count, duration, errors = self._by_status.get((method, path, status)) or self._finished(
+                method, path, status
+            )
+            if errors is not None:
+                errors.inc()
+            count.inc()
+            duration.observe(span[1])
