@@ -219,3 +219,23 @@ async def test_a_read_with_the_consistency_token_sees_its_write(
         _, token = await send(gateway, "UpdateUser", id=user, age=age + 1)
         answer = await ask(gateway, "GetUser", token, id=user)
         assert answer["result"]["age"] == age + 1
+
+
+async def test_invented_forwarded_addresses_do_not_escape_the_rate_limit(system: System) -> None:
+    """A client on 127.0.0.2 writes a new X-Forwarded-For on every request: the gateway
+    appends the address it saw, and the services count only that hop (the gateway is a
+    trusted proxy, the client is not), so the admin budget (120 a minute) still holds."""
+    transport = httpx.AsyncHTTPTransport(local_address="127.0.0.2")
+    async with httpx.AsyncClient(base_url=system.gateway, transport=transport) as client:
+        statuses = [
+            (
+                await client.get(
+                    "/api/v1/cqrs/events",  # in the admin group: 120 a minute
+                    params={"limit": 1},
+                    headers={"X-Forwarded-For": f"10.{i // 250}.{i % 250}.9"},
+                )
+            ).status_code
+            for i in range(130)
+        ]
+    assert statuses[:120] == [200] * 120, statuses
+    assert statuses[120:] == [429] * 10, statuses

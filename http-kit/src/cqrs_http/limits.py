@@ -7,6 +7,7 @@ first request, answering the count and the seconds left. INCR is atomic, so repl
 never lose each other's counts."""
 
 import re
+from ipaddress import ip_address, ip_network
 from typing import Any
 
 from litestar.enums import ScopeType
@@ -14,7 +15,7 @@ from litestar.exceptions import TooManyRequestsException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from redis.asyncio import Redis
 
-from cqrs_contracts.settings import RateLimits
+from cqrs_contracts.settings import SecuritySettings
 from cqrs_http.auth import Principal
 
 WINDOW = 60  # seconds: the limits are per minute
@@ -52,16 +53,47 @@ return {n, ttl}
 """
 
 
-def client_of(scope: Scope) -> str:
-    """The token's subject, else the first X-Forwarded-For address, else the peer's."""
+class TrustedProxies:
+    """The proxies whose forwarding headers are believed (`security.trusted_proxies`)."""
+
+    def __init__(self, entries: list[str]) -> None:
+        self._networks = [ip_network(e.strip(), strict=False) for e in entries if e.strip()]
+
+    def __contains__(self, address: str) -> bool:
+        try:
+            ip = ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self._networks)
+
+    def client_address(self, scope: Scope) -> str:
+        """The address of the client: the peer, unless the peer is a trusted proxy; then
+        the right-most X-Forwarded-For hop that is not a trusted proxy (what the first
+        trusted proxy saw; hops to its left are written by the client and ignored),
+        else X-Real-IP (our gateway sets it), else the peer."""
+        client = scope.get("client")
+        peer = client[0] if client else ""
+        if peer not in self:
+            return peer or "unknown"
+        forwarded: list[str] = []
+        real = ""
+        for name, value in scope.get("headers", ()):
+            if name == b"x-forwarded-for":
+                forwarded += [h.strip() for h in value.decode("latin-1").split(",")]
+            elif name == b"x-real-ip":
+                real = value.decode("latin-1").strip()
+        for hop in reversed(forwarded):
+            if hop and hop not in self:
+                return hop
+        return real or peer
+
+
+def client_of(scope: Scope, proxies: TrustedProxies) -> str:
+    """Whose budget a request counts against: the token's subject, else its address."""
     user = scope.get("user")
     if isinstance(user, Principal):
         return f"sub:{user.subject}"
-    for name, value in scope.get("headers", ()):
-        if name == b"x-forwarded-for":
-            return value.decode("latin-1").split(",")[0].strip()
-    client = scope.get("client")
-    return client[0] if client else "127.0.0.1"
+    return proxies.client_address(scope)
 
 
 def group_of(path: str) -> str:
@@ -71,8 +103,9 @@ def group_of(path: str) -> str:
     return "default"
 
 
-def rate_limits(limits: RateLimits, redis: Redis, prefix: str) -> list[Any]:
+def rate_limits(security: SecuritySettings, redis: Redis, prefix: str) -> list[Any]:
     """The rate-limit middleware (a list: empty when limits are off)."""
+    limits, proxies = security.rate_limits, TrustedProxies(security.trusted_proxies)
     if not limits.enabled:
         return []
     budget = {group: int(getattr(limits, group)) for group in (*GROUPS, "default")}
@@ -87,7 +120,9 @@ def rate_limits(limits: RateLimits, redis: Redis, prefix: str) -> list[Any]:
                 return
             group = group_of(path)
             most = budget[group]
-            n, ttl = await count(keys=[f"{namespace}:{group}:{client_of(scope)}"], args=[WINDOW])
+            n, ttl = await count(
+                keys=[f"{namespace}:{group}:{client_of(scope, proxies)}"], args=[WINDOW]
+            )
             headers = {
                 "RateLimit-Policy": f"{most}; w={WINDOW}",
                 "RateLimit-Limit": str(most),

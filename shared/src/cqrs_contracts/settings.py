@@ -192,8 +192,12 @@ class SecuritySettings(Section):
     jwt_audience: str = "cqrs-api"
     cors_allow_origins: list[str] = Field(default_factory=lambda: ["*"])
     max_body_bytes: int = 1024 * 1024
+    max_json_depth: int = Field(default=64, ge=1)  # deeper request bodies: 400
     request_timeout: Seconds = 15.0
     rate_limits: RateLimits = Field(default_factory=RateLimits)
+    # proxies whose X-Forwarded-For / X-Real-IP are believed (addresses or CIDR ranges):
+    # a client's own address otherwise, so a client cannot pick its rate-limit budget
+    trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
 
 
 class LoggingSettings(Section):
