@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 from cqrs_contracts.settings import Settings
 from cqrs_http.auth import jwt_auth
 from cqrs_http.errors import on_dependency_down, on_http_error, on_timeout, on_unexpected
+from cqrs_http.json_depth import json_depth_limit
 from cqrs_http.limits import UNLIMITED, rate_limits
 from cqrs_http.logs import litestar_logging
 from cqrs_http.metrics import Metrics
@@ -49,7 +50,8 @@ def platform_kwargs(
         *http_middleware(settings.telemetry),
         metrics.middleware,
         request_timeout(security.request_timeout),
-        *rate_limits(security.rate_limits, redis, settings.redis.prefix),
+        *rate_limits(security, redis, settings.redis.prefix),
+        json_depth_limit(security.max_json_depth, security.max_body_bytes),
     ]
     handlers: dict[Any, Any] = {HTTPException: on_http_error, TimeoutError: on_timeout}
     handlers.update(dict.fromkeys((RedisError, *dependency_errors), on_dependency_down))

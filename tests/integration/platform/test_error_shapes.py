@@ -106,6 +106,27 @@ async def test_400_for_a_body_that_is_not_json(
 
 
 @pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("levels", [65, 1500])
+async def test_400_for_a_body_nested_too_deep(
+    apps: dict[str, AsyncTestClient],
+    strict_settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+    service: str,
+    levels: int,
+) -> None:
+    """Deeper than `security.max_json_depth` (64): refused before anything decodes it
+    (past ~1,000 levels the decoder itself gave up: a RecursionError, a 500)."""
+    method, path, role = ROUTES[service]["body"]
+    rid = request_id()
+    body = b'{"type": "CreateUser", "data": ' + b"[" * levels + b"]" * levels + b"}"
+    headers = {**as_role(strict_settings, role, rid), "Content-Type": "application/json"}
+    answer = await send(apps[service], method, path, headers, content=body)
+    assert_error(answer, 400, "bad_request")
+    assert answer.json()["error"]["details"]["max_depth"] == 64
+    assert_logged(caplog, rid, 400)
+
+
+@pytest.mark.parametrize("service", SERVICES)
 @pytest.mark.parametrize("caller", ["no token", "expired", "bad signature"])
 async def test_401_without_a_valid_token(
     apps: dict[str, AsyncTestClient],
