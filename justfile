@@ -67,13 +67,17 @@ fmt: sync
     uv run ruff format .
     uv run ruff check --fix .
 
-# Benchmarks against baselines run in the same command (results in bench-results/)
-bench: sync infra-up
+# Benchmarks against baselines in one command: CPU ms/op per process, wrk throughput, freshness per stage, idle CPU (bench-results/)
+bench: sync infra-up bench-tools
     uv run python -m tests.bench
 
 # Soak: 10 minutes of mixed load; memory and sockets of every process sampled (BENCH_SOAK_SECONDS)
-soak: sync infra-up
+soak: sync infra-up bench-tools
     BENCH_SCENARIOS=soak uv run python -m tests.bench
+
+# The benchmark's load generator (wrk, from Debian's packages when missing)
+bench-tools:
+    deploy/local/bench-tools.sh install
 
 # Reliability suite: kill -9 each part under load, bad input; private servers (a few minutes)
 chaos: sync

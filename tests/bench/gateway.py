@@ -35,6 +35,11 @@ class Gateway:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def pid_file(self) -> Path:
+        """nginx's master (its workers are its children)."""
+        return self.state / "nginx/nginx.pid"
+
     def route_queries_to(self, query_urls: list[str]) -> None:
         """Start, or reload with, these query-service replicas behind /api/v1/cqrs/queries."""
         self._env["QUERY_UPSTREAMS"] = _servers(query_urls)

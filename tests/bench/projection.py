@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from projector.bootstrap import build, close, make_rebuild
+from tests.bench import cpu
 from tests.bench.load import Result
 from tests.bench.system import BenchSystem
 from tests.support.settings import settings_for
@@ -55,8 +56,13 @@ def _result(events: int, seconds: float) -> Result:
     return Result(events, 0, seconds, per_event_ms, per_event_ms)
 
 
-async def live(system: BenchSystem, events: int) -> Result:
-    """A fresh projector process (own group, own read store) drains the whole topic."""
+Metered = tuple[Result, dict[str, float], int]  # the run, CPU seconds per group, events metered
+
+
+async def live(system: BenchSystem, events: int, groups: cpu.Groups) -> Metered:
+    """A fresh projector process (own group, own read store) drains the whole topic. Its
+    CPU is metered from when it answers /health (start-up excluded) to the last event, over
+    the events it processed in that window."""
     tag = uuid.uuid4().hex[:6]
     process = await system.start(
         "projector",
@@ -64,20 +70,24 @@ async def live(system: BenchSystem, events: int) -> Result:
         MONGODB_DB=f"cqrs_bench_{system.run}_live",
         CQRS__REDIS__PREFIX=f"bench:{system.run}:live",
     )
-    status: dict[str, Any] = {"processed": 0}
+    groups.add("projector (live)", lambda: [process.proc.pid if process.proc else None])
     started = time.perf_counter()
     async with httpx.AsyncClient(base_url=process.url, timeout=10) as client:
-        while status["processed"] < events and time.perf_counter() - started < LIMIT_SECONDS:
-            status = (await client.get("/api/v1/cqrs/projections")).json()
-            await asyncio.sleep(0.05)
+        with cpu.Meter(groups) as meter:
+            status: dict[str, Any] = (await client.get("/api/v1/cqrs/projections")).json()
+            before = status["processed"]
+            while status["processed"] < events and time.perf_counter() - started < LIMIT_SECONDS:
+                await asyncio.sleep(0.05)
+                status = (await client.get("/api/v1/cqrs/projections")).json()
     # the projector's own clock, from its first batch arriving to its last one stored
     first, last = (datetime.fromisoformat(status[k]) for k in ("first_batch_at", "last_stored_at"))
     process.stop()
     await _drop(system, f"cqrs_bench_{system.run}_live")
-    return _result(status["processed"], (last - first).total_seconds())
+    metered = status["processed"] - before
+    return _result(status["processed"], (last - first).total_seconds()), meter.used, metered
 
 
-async def rebuild(system: BenchSystem) -> Result:
+async def rebuild(system: BenchSystem, groups: cpu.Groups) -> Metered:
     """A rebuild into a read-store database of its own (no settle pauses: nothing else
     writes there), timed over the replay itself."""
     settings = settings_for(system.env, MONGODB_DB=f"cqrs_bench_{system.run}_rebuild")
@@ -85,11 +95,12 @@ async def rebuild(system: BenchSystem) -> Result:
     job = make_rebuild(container)
     job.settle_seconds = 0
     started = time.perf_counter()
-    replayed = await job.run(lambda done, total: None, _nothing)
+    with cpu.Meter(groups) as meter:
+        replayed = await job.run(lambda done, total: None, _nothing)
     seconds = time.perf_counter() - started
     await close(container)
     await _drop(system, settings.database.mongodb.database)
-    return _result(replayed, seconds)
+    return _result(replayed, seconds), meter.used, replayed
 
 
 async def _drop(system: BenchSystem, database: str) -> None:
@@ -102,7 +113,7 @@ async def _nothing() -> None:
     return None
 
 
-async def baseline(system: BenchSystem, events: int) -> Result:
+async def baseline(system: BenchSystem, events: int, groups: cpu.Groups) -> Metered:
     """A bare aiokafka consumer: per fetched batch, one bulk upsert per collection."""
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(system.endpoints.mongodb_uri)
     db = mongo[f"cqrs_bench_{system.run}_baseline"]
@@ -113,12 +124,13 @@ async def baseline(system: BenchSystem, events: int) -> Result:
         auto_offset_reset="earliest",
         enable_auto_commit=False,
     )
+    meter = cpu.Meter(groups).__enter__()
     await consumer.start()
     done, first_at = 0, 0.0
     started = time.perf_counter()
     try:
         while done < events and time.perf_counter() - started < LIMIT_SECONDS:
-            batches = await consumer.getmany(timeout_ms=5, max_records=500)
+            batches = await consumer.getmany(timeout_ms=100, max_records=500)
             records = [r for batch in batches.values() for r in batch]
             if not records:
                 continue
@@ -135,8 +147,10 @@ async def baseline(system: BenchSystem, events: int) -> Result:
             await db["user_orders"].bulk_write(user_orders, ordered=False)
             await consumer.commit()
             done += len(records)
+        ended = time.perf_counter()
+        meter.__exit__()
     finally:
         await consumer.stop()
         await mongo.drop_database(db.name)
         await mongo.close()
-    return _result(done, time.perf_counter() - first_at)
+    return _result(done, ended - first_at), meter.used, done

@@ -1,17 +1,20 @@
 """Read path: queries/s through the query-service (cached GetUser, uncached GetUser, a
-ListOrders page) against a bare Granian app serving the same JSON from Redis."""
+ListOrders page) against a bare Granian app serving the same JSON from Redis; both driven
+by wrk with the same settings."""
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import uuid
+from collections.abc import AsyncIterator
 
 import httpx
 from redis.asyncio import Redis
 
-from tests.bench import load
+from tests.bench import wrk
 from tests.bench.system import LOGS, BenchSystem
 from tests.support.processes import free_port
 
@@ -50,17 +53,13 @@ async def seed(command_url: str, query_url: str) -> tuple[str, str]:
         return uid, json.dumps(user.json()["result"])
 
 
-async def queries(url: str, body: dict[str, object], total: int, concurrency: int) -> load.Result:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
-
-        async def ask(_: int) -> bool:
-            return (await client.post("/api/v1/cqrs/queries", json=body)).status_code == 200
-
-        return await load.run(ask, total, concurrency)
+def query_script(body: dict[str, object]) -> str:
+    return wrk.post_script("/api/v1/cqrs/queries", body)
 
 
-async def baseline(system: BenchSystem, document: str, total: int, concurrency: int) -> load.Result:
+@contextlib.asynccontextmanager
+async def bare_app(system: BenchSystem, document: str) -> AsyncIterator[tuple[str, int]]:
+    """The baseline running: (its URL, the pid of its Granian process, workers below it)."""
     key = f"bench:{system.run}:baseline-doc"
     redis = Redis.from_url(system.endpoints.redis_url)
     await redis.set(key, document)
@@ -78,6 +77,7 @@ async def baseline(system: BenchSystem, document: str, total: int, concurrency: 
         str(port),
         "tests.bench.baseline_app:app",
     ]
+    LOGS.mkdir(parents=True, exist_ok=True)
     with (LOGS / "baseline-granian.log").open("ab") as log:
         proc = subprocess.Popen(granian, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -88,15 +88,7 @@ async def baseline(system: BenchSystem, document: str, total: int, concurrency: 
                     break
                 except httpx.TransportError:
                     await asyncio.sleep(0.1)
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30
-        ) as client:
-
-            async def get(_: int) -> bool:
-                return (await client.get("/")).status_code == 200
-
-            return await load.run(get, total, concurrency)
+        yield f"http://127.0.0.1:{port}", proc.pid
     finally:
         proc.terminate()
         proc.wait(10)

@@ -39,6 +39,10 @@ class BenchSystem:
         self.processes.append(process)
         return process
 
+    def stop(self, process: ServiceProcess) -> None:
+        process.stop()
+        self.processes.remove(process)
+
 
 async def _create_database(server_url: str, name: str) -> str:
     engine = create_async_engine(server_url)
