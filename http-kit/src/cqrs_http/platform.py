@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from cqrs_contracts.settings import Settings
+from cqrs_http import ws_token
 from cqrs_http.auth import jwt_auth
 from cqrs_http.errors import on_dependency_down, on_http_error, on_timeout, on_unexpected
 from cqrs_http.json_depth import json_depth_limit
@@ -73,5 +74,5 @@ def platform_kwargs(
         "exception_handlers": handlers,
         "state": State({"auth_enabled": security.auth_enabled}),
         "logging_config": litestar_logging(settings.logging, service),
-        "on_startup": [install(settings.logging.access_log)],
+        "on_startup": [install(settings.logging.access_log), ws_token.install()],
     }

@@ -200,6 +200,16 @@ class SecuritySettings(Section):
     trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
 
 
+class WebSocketSettings(Section):
+    """Bounds on each `/ws` connection of a query replica (a client cannot exhaust it)."""
+
+    max_channels: int = Field(default=100, ge=1)  # subscriptions per connection
+    max_frame_bytes: int = Field(default=64 * 1024, ge=64)  # larger: closed with 1009
+    max_connections_per_client: int = Field(default=20, ge=1)  # per address, per replica
+    ping_interval: Seconds = 30.0  # a {"type": "ping"} frame when nothing else was sent
+    send_timeout: Seconds = 10.0  # a frame not taken by then: the client is gone (1008)
+
+
 class LoggingSettings(Section):
     format: Literal["json", "text"] = "json"  # json: one object per line
     level: str = "INFO"
@@ -239,6 +249,7 @@ class Settings(Section):
     query_service: QueryServiceSettings = Field(default_factory=QueryServiceSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    websocket: WebSocketSettings = Field(default_factory=WebSocketSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     system: SystemSettings = Field(default_factory=SystemSettings)

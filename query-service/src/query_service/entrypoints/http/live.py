@@ -13,11 +13,22 @@ Protocol (JSON frames):
   the feed: {"channel": "events", "event": {...}};
 - a bad frame gets {"type": "error", "error": ...}; the connection stays open;
 - a slow client keeps at most BACKLOG changes per channel (the oldest are dropped, and
-  the client is told with {"type": "notice", ...})."""
+  the client is told with {"type": "notice", ...}).
+
+Bounds (`websocket` in config.yaml), so one client cannot exhaust a replica: at most
+`max_channels` subscriptions per connection (more: an error frame, nothing subscribed), a
+client frame over `max_frame_bytes` closes the connection (1009), at most
+`max_connections_per_client` connections per client address on a replica (1008), a
+`{"type": "ping"}` frame every `ping_interval` of silence, and a frame the client does not
+take within `send_timeout` closes it (1008). What a disconnect costs is bounded by them.
+With auth on, the token comes in the Authorization header or, from a browser, as the
+subprotocol pair `bearer, <token>` (`cqrs_http.ws_token`)."""
 
 import asyncio
 import contextlib
 import json
+import time
+from collections import Counter
 from typing import Any
 
 from litestar import WebSocket, websocket
@@ -30,8 +41,11 @@ from opentelemetry.trace import SpanKind
 
 from cqrs_contracts import channels as ch
 from cqrs_contracts.read_models import READ_MODELS
+from cqrs_contracts.settings import WebSocketSettings
 from cqrs_http.auth import READER
+from cqrs_http.limits import TrustedProxies
 from cqrs_http.telemetry import span_under
+from cqrs_http.ws_token import accepted_subprotocol
 from query_service.bootstrap import Container
 
 BACKLOG = 1000
@@ -40,6 +54,14 @@ DEFAULT_CHANNELS = tuple(READ_MODELS)
 
 class UnknownChannelError(ValueError):
     pass
+
+
+class TooManyChannelsError(ValueError):
+    pass
+
+
+# per app (one per replica): open connections per client address
+CONNECTIONS = "ws_connections"
 
 
 def redis_channel(prefix: str, name: str) -> str:
@@ -68,30 +90,57 @@ class LiveSession:
     """One WebSocket's subscriptions: a Litestar subscriber and a pump per channel."""
 
     def __init__(
-        self, socket: WebSocket[Any, Any, Any], plugin: ChannelsPlugin, prefix: str
+        self,
+        socket: WebSocket[Any, Any, Any],
+        plugin: ChannelsPlugin,
+        prefix: str,
+        limits: WebSocketSettings,
     ) -> None:
         self._socket = socket
         self._plugin = plugin
         self._prefix = prefix
+        self._limits = limits
         self._subscribers: dict[str, tuple[Subscriber, asyncio.Task[None]]] = {}
+        self._last_sent = time.monotonic()
         self.defaulted = False
+
+    async def send(self, text: str) -> None:
+        """One frame; a client that does not take it within `send_timeout` is closed."""
+        try:
+            async with asyncio.timeout(self._limits.send_timeout):
+                await self._socket.send_text(text)
+        except TimeoutError:
+            with contextlib.suppress(Exception):
+                await self._socket.close(code=1008, reason="frames not read in time")
+            raise
+        self._last_sent = time.monotonic()
+
+    async def heartbeat(self) -> None:
+        """A ping frame after `ping_interval` of silence: a gone client fails its send."""
+        interval = self._limits.ping_interval
+        while True:
+            await asyncio.sleep(max(interval - (time.monotonic() - self._last_sent), 0.05))
+            if time.monotonic() - self._last_sent >= interval:
+                await self.send('{"type": "ping"}')
 
     async def _pump(self, name: str, subscriber: Subscriber) -> None:
         async for message in subscriber.iter_events():
             if subscriber.qsize >= BACKLOG - 1:
-                await self._socket.send_json(
-                    {
-                        "type": "notice",
-                        "channel": name,
-                        "message": "backlog full: older changes dropped",
-                    }
-                )
+                notice = {
+                    "type": "notice",
+                    "channel": name,
+                    "message": "backlog full: older changes dropped",
+                }
+                await self.send(json.dumps(notice))
             text, traceparent = frame(name, message)
             with span_under("websocket.push", traceparent, SpanKind.PRODUCER) as span:
                 span.set_attribute("cqrs.channel", name)
-                await self._socket.send_text(text)
+                await self.send(text)
 
     async def subscribe(self, names: list[str]) -> list[str]:
+        most = self._limits.max_channels
+        if len(set(names) | set(self._subscribers)) > most:
+            raise TooManyChannelsError(f"at most {most} channels per connection")
         wanted = {n: redis_channel(self._prefix, n) for n in names}  # validate all first
         for name, channel in wanted.items():
             if name not in self._subscribers:
@@ -127,8 +176,17 @@ async def live_updates(
     container: NamedDependency[Container],
     subscribe: FromQuery[str | None] = None,
 ) -> None:
-    await socket.accept()
-    session = LiveSession(socket, channels, container.settings.redis.prefix)
+    settings = container.settings
+    limits = settings.websocket
+    await socket.accept(subprotocols=accepted_subprotocol(socket.scope))
+    address = TrustedProxies(settings.security.trusted_proxies).client_address(socket.scope)
+    open_here: Counter[str] = socket.app.state.setdefault(CONNECTIONS, Counter())
+    if open_here[address] >= limits.max_connections_per_client:
+        await socket.close(code=1008, reason="too many connections from this address")
+        return
+    open_here[address] += 1
+    session = LiveSession(socket, channels, settings.redis.prefix, limits)
+    heartbeat = asyncio.create_task(session.heartbeat(), name="ws-heartbeat")
     container.live_clients += 1
     try:
         if subscribe:
@@ -138,17 +196,32 @@ async def live_updates(
             session.defaulted = True
         while True:
             raw = await socket.receive_text()
+            if _too_big(raw, limits.max_frame_bytes):
+                reason = f"frames are at most {limits.max_frame_bytes} bytes"
+                await socket.close(code=1009, reason=reason)
+                break
             try:
                 message = json.loads(raw)
             except ValueError:
                 await socket.send_json({"type": "error", "error": "frames must be JSON"})
                 continue
             await _handle(session, socket, message)
-    except WebSocketDisconnect:
+    except (WebSocketDisconnect, TimeoutError):
         pass
     finally:
+        heartbeat.cancel()
         container.live_clients -= 1
+        open_here[address] -= 1
+        if open_here[address] <= 0:
+            del open_here[address]
         await session.close()
+
+
+def _too_big(frame_text: str, limit: int) -> bool:
+    # a character is 1 to 4 bytes: encode only when the length alone cannot tell
+    return len(frame_text) > limit or (
+        len(frame_text) * 4 > limit and len(frame_text.encode()) > limit
+    )
 
 
 async def _handle(session: LiveSession, socket: WebSocket[Any, Any, Any], message: Any) -> None:
@@ -172,7 +245,7 @@ async def _handle(session: LiveSession, socket: WebSocket[Any, Any, Any], messag
             current = await session.subscribe([str(n) for n in names])
         else:
             current = await session.unsubscribe([str(n) for n in names])
-    except UnknownChannelError as bad:
+    except (UnknownChannelError, TooManyChannelsError) as bad:
         await socket.send_json({"type": "error", "error": str(bad)})
         return
     await socket.send_json({"type": "ack", "op": op, "channels": current})
