@@ -70,7 +70,13 @@ def build(settings: Settings) -> Container:
         store=ReadStore(),
         cache=ReadCache(redis, prefix, settings.redis.cache_ttl, settings.cqrs.caching_enabled),
         waiter=ConsistencyWaiter(redis, prefix),
-        log=QueryLog(db, settings.cqrs.max_queries),
+        log=QueryLog(
+            db,
+            settings.cqrs.max_queries,
+            flush_interval=settings.query_service.log_flush_interval,
+            batch_size=settings.query_service.log_batch_size,
+            buffer_size=settings.query_service.log_buffer_size,
+        ),
         settings=settings,
     )
     handlers = QueryRegistry(MongoHandlerStore(db), queries)
