@@ -67,7 +67,7 @@ def build(settings: Settings) -> Container:
     prefix = settings.redis.prefix
     db = mongo[mongo_cfg.database]
     queries = QueryService(
-        store=ReadStore(),
+        store=ReadStore(db),
         cache=ReadCache(redis, prefix, settings.redis.cache_ttl, settings.cqrs.caching_enabled),
         waiter=ConsistencyWaiter(redis, prefix),
         log=QueryLog(
