@@ -56,6 +56,11 @@ _versions = msgspec.json.Decoder(_Versions).decode
 _an_object = msgspec.json.Decoder(_Object).decode
 
 
+def _bytes(raw: Any) -> bytes | None:
+    """A reply as bytes (a client with decode_responses hands back str)."""
+    return raw.encode() if isinstance(raw, str) else raw if isinstance(raw, bytes) else None
+
+
 def _text(raw: Any) -> str:
     return raw.decode() if isinstance(raw, bytes) else str(raw or "0")
 
@@ -99,7 +104,7 @@ class ReadCache:
         found, generation = await self._redis.mget(
             ch.cached_doc(self._p, read_model, doc_id), ch.generation(self._p, read_model)
         )
-        raw = found if isinstance(found, bytes) else None  # bytes: no decode_responses
+        raw = _bytes(found)
         self._count(raw)
         if raw is None:
             return None, 0, _text(generation)
@@ -113,9 +118,11 @@ class ReadCache:
         generation, raw = await self._list(
             keys=[ch.generation(self._p, read_model)], args=[before, after]
         )
-        if self._count(raw) is not None:
-            _an_object(raw)
-        return raw, _text(generation)
+        page = _bytes(raw)
+        self._count(page)
+        if page is not None:
+            _an_object(page)
+        return page, _text(generation)
 
     async def get(self, key: str) -> Any | None:
         """The cached value under `key`, decoded (not counted: for tools and tests)."""
