@@ -55,10 +55,6 @@ class Answer:
     content: bytes  # the JSON body
     headers: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def body(self) -> Any:
-        return msgspec.json.decode(self.content)
-
 
 def _success(query_id: str, type_: str, outcome: dict[str, Any], result: Result) -> bytes:
     """{"query_id", "type", "from_cache", "stale", "result"[, "version"]}, with the result's
