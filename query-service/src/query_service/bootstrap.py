@@ -67,10 +67,16 @@ def build(settings: Settings) -> Container:
     prefix = settings.redis.prefix
     db = mongo[mongo_cfg.database]
     queries = QueryService(
-        store=ReadStore(),
+        store=ReadStore(db),
         cache=ReadCache(redis, prefix, settings.redis.cache_ttl, settings.cqrs.caching_enabled),
         waiter=ConsistencyWaiter(redis, prefix),
-        log=QueryLog(db, settings.cqrs.max_queries),
+        log=QueryLog(
+            db,
+            settings.cqrs.max_queries,
+            flush_interval=settings.query_service.log_flush_interval,
+            batch_size=settings.query_service.log_batch_size,
+            buffer_size=settings.query_service.log_buffer_size,
+        ),
         settings=settings,
     )
     handlers = QueryRegistry(MongoHandlerStore(db), queries)

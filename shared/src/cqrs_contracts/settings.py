@@ -170,6 +170,13 @@ class QueryServiceSettings(Section):
     workers: int = 1
     consistency_timeout: Seconds = 5.0  # the longest a query waits for a consistency token
     query_timeout: Seconds = 10.0
+    # The query log is buffered in memory and written with insert_many: every
+    # log_flush_interval, or as soon as log_batch_size entries wait. At most log_buffer_size
+    # entries wait; past that an entry is dropped (counted in /stats), a query never waits.
+    log_flush_interval: Seconds = Field(default=0.1, gt=0)
+    log_batch_size: int = Field(default=200, ge=1)
+    log_buffer_size: int = Field(default=10_000, ge=1)
+    log_shutdown_timeout: Seconds = Field(default=5.0, ge=0)  # last flush at shutdown
 
 
 class RateLimits(Section):

@@ -137,3 +137,47 @@ async def test_a_cached_document_expires_after_the_ttl(
         again = await answer(short, "GetUser", {"id": uid})
         assert (again["from_cache"], again["result"]["id"]) == (False, uid)
         assert 0 < await redis_client.pttl(key) <= 3000  # cached anew, with the TTL again
+
+
+async def test_a_lookup_reads_the_generation_a_put_is_checked_against(
+    redis_client: Redis, run_id: str
+) -> None:
+    """One round trip answers the cached copy and the generation; a miss whose read is
+    overtaken by an invalidation cannot cache what it read (document and list page)."""
+    prefix = f"test:{run_id}:c{uuid.uuid4().hex[:6]}"
+    cache = ReadCache(redis_client, prefix, 60, enabled=True)
+    key = cache.doc_key("UserReadModel", "u1")
+    cached, _, generation = await cache.document("UserReadModel", "u1")
+    assert cached is None
+    await redis_client.incr(ch.generation(prefix, "UserReadModel"))  # the projector's bump
+    assert (
+        await cache.put(key, b'{"id": "u1", "versions": {"u1": 1}}', "UserReadModel", generation)
+        is False
+    )
+    cached, _, generation = await cache.document("UserReadModel", "u1")
+    assert cached is None
+    assert await cache.put(key, b'{"id": "u1", "versions": {"u1": 2}}', "UserReadModel", generation)
+    cached, version, _ = await cache.document("UserReadModel", "u1")
+    assert (cached, version) == (b'{"id": "u1", "versions": {"u1": 2}}', 2)
+
+    params = {"q": "ListUsers", "limit": 5}
+    page, generation = await cache.page("UserReadModel", params)
+    assert page is None
+    list_key = cache.list_key("UserReadModel", generation, params)
+    await redis_client.incr(ch.generation(prefix, "UserReadModel"))
+    assert await cache.put(list_key, b'{"items": []}', "UserReadModel", generation) is False
+    page, generation = await cache.page("UserReadModel", params)  # the new generation's key
+    assert page is None
+    assert await cache.put(
+        cache.list_key("UserReadModel", generation, params),
+        b'{"items": []}',
+        "UserReadModel",
+        generation,
+    )
+    assert (await cache.page("UserReadModel", params))[0] == b'{"items": []}'
+    assert (cache.hits, cache.misses) == (2, 4)
+    # counted in this process: nothing about hits or misses is written to Redis
+    assert (
+        await redis_client.exists(ch.cache_stat(prefix, "hits"), ch.cache_stat(prefix, "misses"))
+        == 0
+    )

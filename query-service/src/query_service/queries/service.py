@@ -1,13 +1,13 @@
 """Run a query: validate it against its contract, wait for a consistency token when one
 is given, answer from the cache or the read store, and log it."""
 
-import asyncio
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from pydantic import ValidationError
 
 from cqrs_contracts import queries as q
@@ -36,11 +36,32 @@ class QueryFailedError(Exception):
         self.body = error_body(code, message, **details)
 
 
+_encode = msgspec.json.Encoder(enc_hook=str).encode
+_NO_HEADERS: dict[str, str] = {}
+_STALE = {"X-Consistency": "stale"}
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a query found, as JSON: `result` and, for one document, its `version`."""
+
+    json: bytes
+    version: int | None = None
+
+
 @dataclass(frozen=True)
 class Answer:
     status: int
-    body: dict[str, Any]
+    content: bytes  # the JSON body
     headers: dict[str, str] = field(default_factory=dict)
+
+
+def _success(query_id: str, type_: str, outcome: dict[str, Any], result: Result) -> bytes:
+    """{"query_id", "type", "from_cache", "stale", "result"[, "version"]}, with the result's
+    JSON as it is (cached bytes are never parsed and re-encoded)."""
+    head = _encode({"query_id": query_id, "type": type_, **outcome})
+    tail = b"}" if result.version is None else b',"version":%d}' % result.version
+    return b"".join((head[:-1], b',"result":', result.json, tail))
 
 
 @dataclass
@@ -50,7 +71,6 @@ class QueryService:
     waiter: ConsistencyWaiter
     log: QueryLog
     settings: Settings
-    _pending_logs: set[asyncio.Task[None]] = field(default_factory=set)
     declared: dict[str, QueryDeclaration] = field(default_factory=dict)
     disabled: frozenset[str] = frozenset()  # built-in types an admin switched off
 
@@ -58,20 +78,26 @@ class QueryService:
         """Switch to another set of query types (the handler registry's latest)."""
         self.declared, self.disabled = declared, disabled
 
-    async def run(self, request: q.QueryRequest, actor: str | None, token: str | None) -> Answer:
+    async def run(
+        self,
+        request: q.QueryRequest,
+        actor: str | None,
+        token: str | None,
+        allow_stale: bool = False,
+    ) -> Answer:
+        """`allow_stale` adds to the request's own (the X-Allow-Stale header)."""
         started = time.perf_counter()
         query_id = str(uuid.uuid4())
         outcome: dict[str, Any] = {"from_cache": False, "stale": False}
         try:
             query = self._parse(request)
             if token:
-                outcome["stale"] = await self._wait(token, request.allow_stale)
+                outcome["stale"] = await self._wait(token, request.allow_stale or allow_stale)
             result = await self._execute(query, outcome)
-            body = {"query_id": query_id, "type": request.type, **outcome, **result}
-            headers = {"X-Consistency": "stale"} if outcome["stale"] else {}
-            answer = Answer(200, body, headers)
+            content = _success(query_id, request.type, outcome, result)
+            answer = Answer(200, content, _STALE if outcome["stale"] else _NO_HEADERS)
         except QueryFailedError as failed:
-            answer = Answer(failed.status, failed.body)
+            answer = Answer(failed.status, _encode(failed.body))
         self._log(
             query_id=query_id,
             request=request,
@@ -133,9 +159,7 @@ class QueryService:
             )
         return bool(behind)
 
-    async def _execute(
-        self, query: q.QueryData | DeclaredQuery, outcome: dict[str, Any]
-    ) -> dict[str, Any]:
+    async def _execute(self, query: q.QueryData | DeclaredQuery, outcome: dict[str, Any]) -> Result:
         if isinstance(query, DeclaredQuery):
             return await self._declared(query, outcome)
         if isinstance(query, q.ListQuery):
@@ -143,29 +167,27 @@ class QueryService:
         doc_id = str(getattr(query, query.ID_FIELD))  # type: ignore[attr-defined]
         return await self._get(query.READ_MODEL, doc_id, outcome)
 
-    async def _get(self, read_model: str, doc_id: str, outcome: dict[str, Any]) -> dict[str, Any]:
-        key = self.cache.doc_key(read_model, doc_id)
-        data = await self.cache.get(key)
-        if data is not None:
-            outcome["from_cache"] = True
-        else:
-            generation = await self.cache.generation(read_model)
-            doc = await self.store.get(read_model, doc_id)
-            if doc is None:
-                raise QueryFailedError(404, ErrorCode.NOT_FOUND, f"{read_model} {doc_id} not found")
-            data = doc.model_dump(mode="json")
-            await self.cache.put(key, data, read_model, generation)
-        return {"result": data, "version": data.get("versions", {}).get(doc_id, 0)}
-
-    async def _list(self, query: q.ListQuery, outcome: dict[str, Any]) -> dict[str, Any]:
-        read_model = query.READ_MODEL
-        generation = await self.cache.generation(read_model)
-        params = {"q": type(query).__name__, **query.model_dump(mode="json")}
-        key = self.cache.list_key(read_model, generation, params)
-        cached = await self.cache.get(key)
+    async def _get(self, read_model: str, doc_id: str, outcome: dict[str, Any]) -> Result:
+        # the generation comes with the cache lookup: read before the store is
+        cached, version, generation = await self.cache.document(read_model, doc_id)
         if cached is not None:
             outcome["from_cache"] = True
-            return {"result": cached}
+            return Result(cached, version)
+        doc = await self.store.get(read_model, doc_id)
+        if doc is None:
+            raise QueryFailedError(404, ErrorCode.NOT_FOUND, f"{read_model} {doc_id} not found")
+        data = doc.model_dump(mode="json")
+        raw = _encode(data)
+        await self.cache.put(self.cache.doc_key(read_model, doc_id), raw, read_model, generation)
+        return Result(raw, data.get("versions", {}).get(doc_id, 0))
+
+    async def _list(self, query: q.ListQuery, outcome: dict[str, Any]) -> Result:
+        read_model = query.READ_MODEL
+        params = {"q": type(query).__name__, **query.model_dump(mode="json")}
+        cached, generation = await self.cache.page(read_model, params)
+        if cached is not None:
+            outcome["from_cache"] = True
+            return Result(cached)
         try:
             where = build_filter(query)
             sort = sort_of(query)
@@ -189,18 +211,19 @@ class QueryService:
             "items": items,
             "next_cursor": make_cursor(getattr(last, sort[0]), str(last.id)) if last else None,
         }
-        await self.cache.put(key, result, read_model, generation)
-        return {"result": result}
+        raw = _encode(result)
+        await self.cache.put(
+            self.cache.list_key(read_model, generation, params), raw, read_model, generation
+        )
+        return Result(raw)
 
-    async def _declared(self, query: DeclaredQuery, outcome: dict[str, Any]) -> dict[str, Any]:
+    async def _declared(self, query: DeclaredQuery, outcome: dict[str, Any]) -> Result:
         decl = query.declaration
-        generation = await self.cache.generation(decl.read_model)
         params = {"q": decl.model_dump(mode="json"), **query.params}
-        key = self.cache.list_key(decl.read_model, generation, params)
-        cached = await self.cache.get(key)
+        cached, generation = await self.cache.page(decl.read_model, params)
         if cached is not None:
             outcome["from_cache"] = True
-            return {"result": cached}
+            return Result(cached)
         page = await self.store.page(decl.read_model, query.where, query.sort, query.limit)
         shown = {"id", *decl.projection}
         last = page.items[-1] if page.has_more else None
@@ -209,8 +232,10 @@ class QueryService:
             "items": [d.model_dump(mode="json", include=shown) for d in page.items],
             "next_cursor": make_cursor(getattr(last, sort_field), str(last.id)) if last else None,
         }
-        await self.cache.put(key, result, decl.read_model, generation)
-        return {"result": result}
+        raw = _encode(result)
+        key = self.cache.list_key(decl.read_model, generation, params)
+        await self.cache.put(key, raw, decl.read_model, generation)
+        return Result(raw)
 
     def _log(
         self,
@@ -222,19 +247,18 @@ class QueryService:
         outcome: dict[str, Any],
         started: float,
     ) -> None:
-        entry = {
-            "query_id": query_id,
-            "type": request.type,
-            "data": request.data,
-            "actor": actor,
-            "status": answer.status,
-            "source": "cache" if outcome["from_cache"] else "store",
-            "stale": outcome["stale"],
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-            "at": datetime.now(UTC),
-        }
         if not self.settings.cqrs.auditing_enabled:
             return
-        task = asyncio.create_task(self.log.record(entry))
-        self._pending_logs.add(task)
-        task.add_done_callback(self._pending_logs.discard)
+        self.log.record(
+            {
+                "query_id": query_id,
+                "type": request.type,
+                "data": request.data,
+                "actor": actor,
+                "status": answer.status,
+                "source": "cache" if outcome["from_cache"] else "store",
+                "stale": outcome["stale"],
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "at": datetime.now(UTC),
+            }
+        )

@@ -41,12 +41,14 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
         with contextlib.suppress(Exception):  # else the refresh task retries and logs
             await container.handlers.store.ensure_indexes()
             await container.handlers.refresh()
+        container.queries.log.start()
         trimmer = asyncio.create_task(_trim_every(container), name="query-log-retention")
         handlers = asyncio.create_task(container.handlers.run(), name="query-handlers")
         try:
             yield
         finally:
             await stop_tasks([trimmer, handlers])
+            await container.queries.log.close(container.settings.query_service.log_shutdown_timeout)
             await bounded(("redis", container.redis.aclose()), ("mongo", container.mongo.close()))
 
     return lifespan

@@ -43,7 +43,8 @@ async def stats(container: NamedDependency[Container]) -> dict[str, Any]:
         "version": container.settings.cqrs.version,
         "uptime_seconds": round(time.monotonic() - STARTED, 1),
         "read_models": dict(zip(READ_MODELS, counts, strict=True)),
-        "cache": await container.queries.cache.stats(),
+        "cache": container.queries.cache.stats(),  # this replica's
+        "query_log": container.queries.log.stats(),
         "websocket_clients": container.live_clients,
     }
 

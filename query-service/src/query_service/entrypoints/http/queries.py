@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
@@ -27,23 +27,30 @@ class QueryController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[dict[str, Any]],
         queries: NamedDependency[QueryService],
-    ) -> Response[dict[str, Any]]:
+    ) -> Response[bytes]:
         try:
             body = QueryRequest.model_validate(data)
         except ValidationError as invalid:
             raise invalid_input("invalid query envelope", field_errors(invalid)) from invalid
-        allow_stale = body.allow_stale or request.headers.get("x-allow-stale", "").lower() == "true"
+        headers = request.headers
         answer = await queries.run(
-            body.model_copy(update={"allow_stale": allow_stale}),
+            body,
             actor=actor(request),
-            token=request.headers.get("x-consistency-token"),
+            token=headers.get("x-consistency-token"),
+            allow_stale=headers.get("x-allow-stale", "").lower() == "true",
         )
-        return Response(answer.body, status_code=answer.status, headers=answer.headers)
+        return Response(
+            answer.content,
+            status_code=answer.status,
+            headers=answer.headers,
+            media_type=MediaType.JSON,
+        )
 
     @get("/{query_id:str}", summary="One query from the log")
     async def get_one(
         self, query_id: FromPath[str], query_log: NamedDependency[QueryLog]
     ) -> dict[str, Any]:
+        await query_log.flush()  # this replica's queries so far are in the store
         entry = await query_log.get(query_id)
         if entry is None:
             raise NotFoundException(f"query {query_id} not found")
@@ -59,5 +66,6 @@ class QueryController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=100)] = 50,
         cursor: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
+        await query_log.flush()
         items, next_cursor = await query_log.page(type, since, limit, cursor)
         return {"items": items, "next_cursor": next_cursor}
