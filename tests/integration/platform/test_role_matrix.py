@@ -212,3 +212,23 @@ async def test_the_websocket_needs_a_reader_token(
 async def live(client: AsyncTestClient, token: str | None) -> AsyncIterator[WebSocketTestSession]:
     with await client.websocket_connect("/ws?subscribe=UserReadModel", headers=bearer(token)) as ws:
         yield ws
+
+
+async def test_a_browser_sends_its_token_as_the_websocket_subprotocol(
+    secured_settings: Settings,
+    query_app: Callable[[Settings], AbstractAsyncContextManager[AsyncTestClient]],
+) -> None:
+    """`new WebSocket(url, ["bearer", token])`: the same check as the header, and the
+    handshake answers with the `bearer` subprotocol (a browser requires one it offered)."""
+    callers = identities(secured_settings)
+    async with query_app(secured_settings) as client:
+        for caller in BROKEN:
+            offered = ["bearer", callers[caller]] if callers[caller] else ["bearer"]
+            with pytest.raises(WebSocketDisconnect), await client.websocket_connect(
+                "/ws?subscribe=events", subprotocols=offered
+            ) as ws:
+                ws.receive_json(timeout=5)
+        offered = ["bearer", callers["reader"]]
+        with await client.websocket_connect("/ws?subscribe=events", subprotocols=offered) as ws:
+            assert ws.accepted_subprotocol == "bearer"
+            assert ws.receive_json(timeout=5)["type"] == "ack"
