@@ -224,9 +224,10 @@ async def test_a_browser_sends_its_token_as_the_websocket_subprotocol(
     async with query_app(secured_settings) as client:
         for caller in BROKEN:
             offered = ["bearer", callers[caller]] if callers[caller] else ["bearer"]
-            with pytest.raises(WebSocketDisconnect), await client.websocket_connect(
-                "/ws?subscribe=events", subprotocols=offered
-            ) as ws:
+            with (
+                pytest.raises(WebSocketDisconnect),
+                await client.websocket_connect("/ws?subscribe=events", subprotocols=offered) as ws,
+            ):
                 ws.receive_json(timeout=5)
         offered = ["bearer", callers["reader"]]
         with await client.websocket_connect("/ws?subscribe=events", subprotocols=offered) as ws:
