@@ -19,6 +19,7 @@ from projector.adapters.view_store import ViewStore
 from projector.adapters.webhook_outcomes import WebhookOutcomes
 from projector.adapters.webhook_registry import WebhookRegistry
 from projector.adapters.webhook_sender import HttpSender
+from projector.adapters.webhook_targets import TargetPolicy
 from projector.application.projector import Projector
 from projector.application.rebuild import Rebuild, staging_suffix
 from projector.application.webhook_delivery import RetryPolicy, WebhookDelivery
@@ -104,7 +105,7 @@ class Webhooks:
 def build_webhooks(container: Container) -> Webhooks:
     cfg = container.settings.webhooks
     registry, outcomes = WebhookRegistry(read_db(container)), WebhookOutcomes(read_db(container))
-    sender = HttpSender(cfg.timeout)
+    sender = HttpSender(cfg.timeout, TargetPolicy(cfg.allowed_hosts))
     policy = RetryPolicy(max(1, cfg.max_attempts), cfg.retry_base_delay, cfg.retry_max_delay)
     delivery = WebhookDelivery(registry, sender, outcomes, policy)
     broker = KafkaBroker(container.settings.kafka.bootstrap, client_id="projector-webhooks")

@@ -162,6 +162,9 @@ class WebhookSettings(Section):
     retry_max_delay: Seconds = 30.0  # the longest pause between two attempts
     timeout: Seconds = 10.0  # one request, connect to last byte
     refresh_interval: Seconds = 0.5  # how often a replica re-reads the registrations
+    # receivers permitted although internal (loopback, private, link-local ...): host
+    # names, addresses or CIDR ranges; empty: only public addresses are delivered to
+    allowed_hosts: list[str] = Field(default_factory=list)
 
 
 class QueryServiceSettings(Section):

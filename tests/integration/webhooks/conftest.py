@@ -39,7 +39,7 @@ async def new_settings(
             CQRS__WEBHOOKS__RETRY_BASE_DELAY="0.05",
             CQRS__WEBHOOKS__RETRY_MAX_DELAY="0.2",
             CQRS__WEBHOOKS__TIMEOUT="5",
-            **overrides,
+            **({"CQRS__WEBHOOKS__ALLOWED_HOSTS": "127.0.0.1"} | overrides),  # the receiver
         )
 
     yield make

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from cqrs_contracts.webhooks import EventHandlerRegistration
 from cqrs_http.auth import ADMIN, actor
 from cqrs_http.errors import field_errors, invalid_input
+from projector.adapters.webhook_targets import ForbiddenTargetError
 from projector.application.webhooks import mask
 from projector.bootstrap import Container, Webhooks
 
@@ -40,6 +41,11 @@ class EventHandlerController(Controller):
             registration = EventHandlerRegistration.model_validate(data)
         except ValidationError as invalid:
             raise invalid_input("invalid event handler", field_errors(invalid)) from invalid
+        try:
+            await webhooks.sender.policy.check_url(registration.url)
+        except ForbiddenTargetError as refused:
+            fields = [{"field": "url", "message": str(refused), "rule": "public_address"}]
+            raise invalid_input("invalid event handler", fields) from refused
         handler = await webhooks.registry.register(registration, actor(request))
         body = {
             "id": handler.id,
