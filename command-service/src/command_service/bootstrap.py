@@ -2,12 +2,11 @@
 
 from dataclasses import dataclass
 
-from faststream.kafka import KafkaBroker
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from command_service.adapters.handler_store import SqlHandlerStore
-from command_service.adapters.kafka_publisher import KafkaPublisher, make_broker
+from command_service.adapters.kafka_publisher import KafkaProducer, KafkaPublisher
 from command_service.adapters.log_reader import LogReader
 from command_service.adapters.outbox_relay import OutboxRelay
 from command_service.adapters.retention import Retention
@@ -22,7 +21,7 @@ from cqrs_contracts.settings import Settings
 class Container:
     settings: Settings
     engine: AsyncEngine
-    broker: KafkaBroker
+    broker: KafkaProducer  # the relay's; connected by the app's or `relay`'s start-up
     relay: OutboxRelay
     commands: CommandService
     importer: EventImporter
@@ -49,8 +48,12 @@ def build(settings: Settings) -> Container:
     """Every adapter, unconnected: connections open in the app's startup hooks."""
     engine = make_engine(settings)
     cs = settings.command_service
-    broker = make_broker(settings.kafka.bootstrap, settings.kafka.producer_timeout)
-    relay = OutboxRelay(engine, KafkaPublisher(broker), cs.relay_batch_size, cs.relay_poll_interval)
+    broker = KafkaProducer(
+        settings.kafka.bootstrap, settings.kafka.producer_timeout, cs.relay_max_batch_bytes
+    )
+    relay = OutboxRelay(
+        engine, KafkaPublisher(broker), cs.relay_batch_size, cs.relay_poll_interval, cs.relay_linger
+    )
     store = SqlWriteStore(engine, settings.kafka.topic, cs.snapshot_every)
     on_commit = relay.wake if cs.relay_enabled else (lambda: None)
     commands = CommandService(store, settings, on_commit=on_commit)

@@ -137,6 +137,8 @@ class CommandServiceSettings(Section):
     relay_enabled: bool = True
     relay_batch_size: int = 500
     relay_poll_interval: Seconds = 0.5
+    relay_linger: Seconds = 0.01  # passes start at least this far apart: commits join a batch
+    relay_max_batch_bytes: int = Field(default=512 * 1024, ge=16 * 1024)  # one Kafka batch
     request_timeout: Seconds = 15.0
 
 

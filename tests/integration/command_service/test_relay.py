@@ -21,7 +21,7 @@ from command_service.adapters.tables import events
 from command_service.adapters.write_store import SqlWriteStore
 from command_service.bootstrap import build
 from command_service.entrypoints.http.app import create_app
-from cqrs_contracts.envelopes import EventEnvelope
+from cqrs_contracts.envelopes import EventEnvelope, EventMetadata
 from tests.integration.command_service.conftest import PrivateStore
 from tests.integration.command_service.helpers import (
     accept,
@@ -229,3 +229,63 @@ def _user_created() -> EventEnvelope:
         data=data | {"created_at": datetime.now(UTC).isoformat()},
         occurred_at=datetime.now(UTC),
     )
+
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+def _user_updated(user_id: str, age: int) -> EventEnvelope:
+    return EventEnvelope(
+        event_id=str(uuid.uuid4()),
+        stream_type="user",
+        stream_id=user_id,
+        version=0,  # set by the store
+        type="UserUpdated",
+        schema_version=1,
+        data={"user_id": user_id, "age": age, "updated_at": datetime.now(UTC).isoformat()},
+        metadata=EventMetadata(actor="relay-test", traceparent=TRACEPARENT),
+        occurred_at=datetime.now(UTC),
+    )
+
+
+async def test_a_pass_bigger_than_one_kafka_batch_leaves_split_in_order_with_its_headers(
+    private_store: PrivateStore, endpoints: Endpoints
+) -> None:
+    # 16 KiB Kafka batches: 120 events (one pass) need several per partition
+    container = build(private_store.settings(CQRS__COMMAND_SERVICE__RELAY_MAX_BATCH_BYTES="16384"))
+    writer = SqlWriteStore(container.engine, private_store.topic, snapshot_every=0)
+    streams = [str(uuid.uuid4()) for _ in range(3)]
+    sent: dict[str, EventEnvelope] = {}
+    for user_id in streams:
+        async with writer.session() as session:
+            for version in range(40):
+                stored = await session.append_raw(
+                    _user_updated(user_id, version), expected_version=version
+                )
+                sent[stored.event_id] = stored
+    assert await outbox_count(container.engine) == 120
+
+    await container.broker.connect()
+    task = asyncio.create_task(container.relay.run())
+    try:
+        await wait_until(lambda: _is_empty(container.engine), within=30, what="the outbox")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await container.broker.stop()
+        await container.engine.dispose()
+
+    records = await read_topic(endpoints.kafka_brokers, private_store.topic)
+    assert Counter(event_ids(records)) == Counter(sent.keys())  # each once
+    versions: dict[str, list[int]] = {}
+    for record in records:
+        headers = kafka_headers(record)
+        event = sent[headers["event-id"]]
+        assert record.key.decode() == event.stream_id
+        assert headers["event-type"] == "UserUpdated"
+        assert headers["schema-version"] == "1"
+        assert headers["content-type"] == "application/json"
+        # the command's trace goes on: its traceparent, or (tracing on) a child span's
+        assert headers["traceparent"].split("-")[1] == TRACEPARENT.split("-")[1]
+        versions.setdefault(record.key.decode(), []).append(json.loads(record.value)["version"])
+    assert versions == {s: list(range(1, 41)) for s in streams}
