@@ -1,6 +1,7 @@
 """Read models in the read store, written with compare-and-set on a revision counter
 so that concurrent projector replicas never overwrite each other's changes."""
 
+import asyncio
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel, InsertOne, ReplaceOne, WriteConcern
@@ -26,14 +27,18 @@ class ViewStore:
     def __init__(self, db: AsyncDatabase[dict[str, Any]], suffix: str = "") -> None:
         self._db = db
         self.suffix = suffix
+        self._collections: dict[str, Any] = {}
 
     def collection_name(self, model: type[ReadModel]) -> str:
         return COLLECTIONS[model.NAME] + self.suffix
 
     def _collection(self, model: type[ReadModel]) -> Any:
-        return self._db.get_collection(
-            self.collection_name(model), codec_options=CODECS, write_concern=JOURNALED
-        )
+        found = self._collections.get(model.NAME)
+        if found is None:
+            found = self._collections[model.NAME] = self._db.get_collection(
+                self.collection_name(model), codec_options=CODECS, write_concern=JOURNALED
+            )
+        return found
 
     async def ensure_indexes(self) -> None:
         for name, specs in INDEXES.items():
@@ -74,19 +79,24 @@ class ViewStore:
                 else ReplaceOne({"_id": doc.id, REVISION: revision}, body)
             )
             by_model.setdefault(type(doc), []).append(op)
-        clashed: set[str] = set()
-        for model, ops in by_model.items():
-            try:
-                result = await self._collection(model).bulk_write(ops, ordered=False)
-                stored = result.inserted_count + result.matched_count
-            except BulkWriteError as failed:
-                details = failed.details
-                if any(e.get("code") != DUPLICATE_KEY for e in details.get("writeErrors", [])):
-                    raise
-                stored = int(details.get("nInserted", 0)) + int(details.get("nMatched", 0))
-            if stored != len(ops):
-                clashed.add(model.NAME)
-        return clashed
+        stored = await asyncio.gather(
+            *(self._bulk_write(model, ops) for model, ops in by_model.items())
+        )  # every read model at once: they are independent documents
+        return {model.NAME for model, ok in zip(by_model, stored, strict=True) if not ok}
+
+    async def _bulk_write(
+        self, model: type[ReadModel], ops: list[InsertOne[Any] | ReplaceOne[Any]]
+    ) -> bool:
+        """One bulk write; False when some document was not (or may not have been) stored."""
+        try:
+            result = await self._collection(model).bulk_write(ops, ordered=False)
+            stored = result.inserted_count + result.matched_count
+        except BulkWriteError as failed:
+            details = failed.details
+            if any(e.get("code") != DUPLICATE_KEY for e in details.get("writeErrors", [])):
+                raise
+            stored = int(details.get("nInserted", 0)) + int(details.get("nMatched", 0))
+        return bool(stored == len(ops))
 
     async def save(self, doc: ReadModel, revision: int) -> int:
         """Store `doc` if it is still at `revision`; the new revision."""
