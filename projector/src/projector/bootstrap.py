@@ -1,5 +1,6 @@
 """The one place that reads settings and wires the projector's adapters."""
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,7 +109,14 @@ def build_webhooks(container: Container) -> Webhooks:
     sender = HttpSender(cfg.timeout, TargetPolicy(cfg.allowed_hosts))
     policy = RetryPolicy(max(1, cfg.max_attempts), cfg.retry_base_delay, cfg.retry_max_delay)
     delivery = WebhookDelivery(registry, sender, outcomes, policy)
-    broker = KafkaBroker(container.settings.kafka.bootstrap, client_id="projector-webhooks")
+    # no dependency injection (a thread hop per message for the message parameter) and
+    # its per-message "Received"/"Processed" lines at DEBUG
+    broker = KafkaBroker(
+        container.settings.kafka.bootstrap,
+        client_id="projector-webhooks",
+        apply_types=False,
+        log_level=logging.DEBUG,
+    )
     return Webhooks(registry, outcomes, sender, delivery, broker)
 
 

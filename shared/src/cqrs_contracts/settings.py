@@ -150,7 +150,9 @@ class ProjectorSettings(Section):
     max_conflict_retries: int = 50  # optimistic-concurrency retries per document
     rebuild_batch_size: int = 1000
     batch_max_records: int = 500  # a busy topic is taken this many events at a time
-    batch_wait_ms: int = 5  # an idle consumer polls this often (one event: low latency)
+    # an idle consumer's long poll: a fetch returns as soon as records arrive, so this
+    # bounds only how often an idle consumer wakes up, not the latency of an event
+    idle_poll_ms: int = 1000
 
 
 class WebhookSettings(Section):

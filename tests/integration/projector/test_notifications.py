@@ -7,10 +7,12 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
 from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_contracts.read_models import ChangeNotification
+from cqrs_contracts.settings import Settings
 from projector.adapters.event_source import EventSource
 from projector.adapters.notifier import RedisNotifier
 from projector.adapters.view_store import ViewStore
@@ -83,3 +85,36 @@ async def test_a_change_invalidates_the_cache_and_is_published(
     assert await redis_client.exists(cache) == 0
     assert await redis_client.get(gen) == "42"
     assert await redis_client.get(f"{prefix}:cache:gen:UserOrderReadModel") == "1"
+
+
+async def test_a_change_from_the_topic_carries_its_stage_timings(
+    redis_client: Redis,
+    commands: AsyncTestClient,
+    projector_admin: AsyncTestClient,
+    projector_settings: Settings,
+) -> None:
+    """Through the real consumer: the Kafka record's timestamp, when the projector took
+    the batch, when its read models were stored; in that order."""
+    channel = f"{projector_settings.redis.prefix}:rm:UserReadModel"
+    pubsub = redis_client.pubsub()
+    await pubsub.subscribe(channel)
+    try:
+        body = {"name": "Ada", "email": f"{uuid.uuid4().hex}@x.io", "age": 36}
+        answer = await commands.post(
+            "/api/v1/cqrs/commands", json={"type": "CreateUser", "data": body}
+        )
+        assert answer.status_code == 200, answer.text
+        uid = answer.json()["aggregate_id"]
+        note = None
+        async with asyncio.timeout(30):
+            while note is None:
+                msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                if msg is not None:
+                    seen = ChangeNotification.model_validate_json(msg["data"])
+                    note = seen if seen.id == uid else None
+    finally:
+        await pubsub.aclose()
+
+    assert note.timings is not None
+    assert set(note.timings) == {"kafka", "received", "stored"}
+    assert note.timings["kafka"] <= note.timings["received"] <= note.timings["stored"]

@@ -217,3 +217,46 @@ async def test_an_event_no_read_model_projects_is_still_recorded_and_fed_on() ->
     assert event_ids == [known.event_id, declared.event_id]  # its version is recorded too
     assert {c.id for c in changes} == {uid}
     assert (again, single.changed) == ([declared.event_id], [])
+
+
+async def test_notifications_carry_when_each_stage_was_passed() -> None:
+    uid = new_id()
+    first, second = Log().add(user_created(uid), user_updated(uid, name="B")).envelopes
+    notifier = Notifier()
+    p = Projector(views=[MemoryViews()], history=History([]), notifier=notifier)
+
+    await p.handle_batch(
+        [first, second],
+        kafka_at={first.event_id: 1_000.0, second.event_id: 2_000.0},
+        received_at=3_000.0,
+    )
+    await p.handle(user_updated_envelope(uid, second), kafka_at=4_000.0, received_at=5_000.0)
+
+    [(batch, _), (single, _)] = notifier.calls
+    for note in batch:  # the last event that changed the document is the one reported
+        assert note.timings is not None
+        assert (note.timings["kafka"], note.timings["received"]) == (2_000.0, 3_000.0)
+        assert note.timings["stored"] >= note.timings["received"]
+    for note in single:
+        assert note.timings is not None
+        assert (note.timings["kafka"], note.timings["received"]) == (4_000.0, 5_000.0)
+        assert note.timings["stored"] >= note.timings["received"]
+    assert (
+        {n.read_model for n in batch}
+        == {n.read_model for n in single}
+        == {
+            "UserReadModel",
+            "UserOrderReadModel",
+        }
+    )
+
+
+def user_updated_envelope(uid: str, previous: EventEnvelope) -> EventEnvelope:
+    """The stream's next event after `previous`."""
+    return previous.model_copy(
+        update={
+            "event_id": new_id(),
+            "version": previous.version + 1,
+            "position": (previous.position or 0) + 1,
+        }
+    )

@@ -1,6 +1,7 @@
 """Read models in the read store, written with compare-and-set on a revision counter
 so that concurrent projector replicas never overwrite each other's changes."""
 
+import asyncio
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel, InsertOne, ReplaceOne, WriteConcern
@@ -17,6 +18,7 @@ REVISION = "_rev"
 # would never be made again (the reliability suite, tests/chaos, caught exactly this).
 JOURNALED = WriteConcern(j=True)
 DUPLICATE_KEY = 11000
+LOAD_CHUNK = 50
 
 
 class ViewStore:
@@ -26,14 +28,18 @@ class ViewStore:
     def __init__(self, db: AsyncDatabase[dict[str, Any]], suffix: str = "") -> None:
         self._db = db
         self.suffix = suffix
+        self._collections: dict[str, Any] = {}
 
     def collection_name(self, model: type[ReadModel]) -> str:
         return COLLECTIONS[model.NAME] + self.suffix
 
     def _collection(self, model: type[ReadModel]) -> Any:
-        return self._db.get_collection(
-            self.collection_name(model), codec_options=CODECS, write_concern=JOURNALED
-        )
+        found = self._collections.get(model.NAME)
+        if found is None:
+            found = self._collections[model.NAME] = self._db.get_collection(
+                self.collection_name(model), codec_options=CODECS, write_concern=JOURNALED
+            )
+        return found
 
     async def ensure_indexes(self) -> None:
         for name, specs in INDEXES.items():
@@ -57,12 +63,20 @@ class ViewStore:
     async def load_many(
         self, model: type[ReadModel], doc_ids: list[str]
     ) -> dict[str, tuple[ReadModel, int]]:
+        """In queries of LOAD_CHUNK ids, all at once: the read store matches each found
+        document against every id of an `$in`, so one query of n ids costs n*n (1000
+        ids: ten times the work of twenty queries of 50)."""
+        chunks = [doc_ids[i : i + LOAD_CHUNK] for i in range(0, len(doc_ids), LOAD_CHUNK)]
         found: dict[str, tuple[ReadModel, int]] = {}
-        async for raw in self._collection(model).find({"_id": {"$in": doc_ids}}):
-            revision = int(raw.pop(REVISION, 0))
-            raw["id"] = raw.pop("_id")
-            found[raw["id"]] = (model.model_validate(raw), revision)
+        for raws in await asyncio.gather(*(self._find(model, chunk) for chunk in chunks)):
+            for raw in raws:
+                revision = int(raw.pop(REVISION, 0))
+                raw["id"] = raw.pop("_id")
+                found[raw["id"]] = (model.model_validate(raw), revision)
         return found
+
+    async def _find(self, model: type[ReadModel], doc_ids: list[str]) -> list[dict[str, Any]]:
+        return [raw async for raw in self._collection(model).find({"_id": {"$in": doc_ids}})]
 
     async def save_many(self, writes: list[tuple[ReadModel, int]]) -> set[str]:
         by_model: dict[type[ReadModel], list[InsertOne[Any] | ReplaceOne[Any]]] = {}
@@ -74,19 +88,24 @@ class ViewStore:
                 else ReplaceOne({"_id": doc.id, REVISION: revision}, body)
             )
             by_model.setdefault(type(doc), []).append(op)
-        clashed: set[str] = set()
-        for model, ops in by_model.items():
-            try:
-                result = await self._collection(model).bulk_write(ops, ordered=False)
-                stored = result.inserted_count + result.matched_count
-            except BulkWriteError as failed:
-                details = failed.details
-                if any(e.get("code") != DUPLICATE_KEY for e in details.get("writeErrors", [])):
-                    raise
-                stored = int(details.get("nInserted", 0)) + int(details.get("nMatched", 0))
-            if stored != len(ops):
-                clashed.add(model.NAME)
-        return clashed
+        stored = await asyncio.gather(
+            *(self._bulk_write(model, ops) for model, ops in by_model.items())
+        )  # every read model at once: they are independent documents
+        return {model.NAME for model, ok in zip(by_model, stored, strict=True) if not ok}
+
+    async def _bulk_write(
+        self, model: type[ReadModel], ops: list[InsertOne[Any] | ReplaceOne[Any]]
+    ) -> bool:
+        """One bulk write; False when some document was not (or may not have been) stored."""
+        try:
+            result = await self._collection(model).bulk_write(ops, ordered=False)
+            stored = result.inserted_count + result.matched_count
+        except BulkWriteError as failed:
+            details = failed.details
+            if any(e.get("code") != DUPLICATE_KEY for e in details.get("writeErrors", [])):
+                raise
+            stored = int(details.get("nInserted", 0)) + int(details.get("nMatched", 0))
+        return bool(stored == len(ops))
 
     async def save(self, doc: ReadModel, revision: int) -> int:
         """Store `doc` if it is still at `revision`; the new revision."""

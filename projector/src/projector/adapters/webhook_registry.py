@@ -157,17 +157,27 @@ class WebhookRegistry:
         )
         await self._db[AUDIT].insert_one(entry.model_dump(mode="json") | {"at": entry.at})
 
-    async def reload(self) -> None:
-        """Read every registration (one query; there are few)."""
+    async def reload(self, unless_read_after: datetime | None = None) -> None:
+        """Read every registration (one query; there are few). With `unless_read_after`:
+        not when a read that started after that moment is already in (several
+        partitions waiting for the same fresh read share it)."""
         async with self._lock:
+            if (
+                unless_read_after is not None
+                and self._read_at is not None
+                and self._read_at >= unless_read_after
+            ):
+                return
             started = datetime.now(UTC)
             docs = await self._db[HANDLERS].find().to_list()
             self._current = {doc["_id"]: _handler(doc) for doc in docs}
             self._read_at = started
 
     async def matching(self, envelope: EventEnvelope) -> list[EventHandler]:
-        if self._read_at is None or aware(envelope.occurred_at) > self._read_at:
-            await self.reload()  # a handler may have been registered since the last read
+        occurred = aware(envelope.occurred_at)
+        if self._read_at is None or occurred > self._read_at:
+            # a handler may have been registered since the last read
+            await self.reload(unless_read_after=occurred)
         return select(self._current.values(), envelope)
 
     def is_registered(self, handler_id: str) -> bool:

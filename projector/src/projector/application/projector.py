@@ -15,13 +15,15 @@ order, and written once, in one bulk write per read model; a read model where a 
 write met a concurrent change is redone document by document, which is safe because
 applying an event is idempotent."""
 
-from collections.abc import Sequence
+import asyncio
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from cqrs_contracts.envelopes import EventEnvelope
-from cqrs_contracts.events import EventData
+from cqrs_contracts.events import EVENT_TYPES, EventData
 from cqrs_contracts.read_models import ChangeNotification, ReadModel
-from cqrs_contracts.upcasting import decode_event, upcast_envelope
+from cqrs_contracts.upcasting import upcast_envelope
 from projector.application.ports import ConcurrentChangeError, History, Notifier, Views
 from projector.projections.registry import PROJECTIONS, Projection, project
 
@@ -36,12 +38,28 @@ class MissingHistoryError(RuntimeError):
 
 Target = tuple[Projection, str]  # a read model's projection and one document id
 Stored = tuple[ReadModel, int]  # a document and its revision
+Step = tuple[EventEnvelope, EventData]  # an event at its current version, and its data
 
 
 @dataclass
 class Outcome:
     changed: list[ChangeNotification]
     skipped: int = 0
+
+
+def current(envelope: EventEnvelope) -> EventEnvelope:
+    """The envelope at its type's current schema version (itself when it already is)."""
+    cls = EVENT_TYPES.get(envelope.type)
+    if cls is None or envelope.schema_version == cls.SCHEMA_VERSION:
+        return envelope
+    return upcast_envelope(envelope)
+
+
+def decoded(envelope: EventEnvelope) -> EventData | None:
+    """The typed data of an envelope already at its current version (None: a type no
+    read model projects)."""
+    cls = EVENT_TYPES.get(envelope.type)
+    return cls.model_validate(envelope.data) if cls is not None else None
 
 
 @dataclass
@@ -51,50 +69,72 @@ class Projector:
     notifier: Notifier | None
     max_conflict_retries: int = 50
 
-    async def handle(self, envelope: EventEnvelope) -> Outcome:
-        envelope = upcast_envelope(envelope)
-        event = decode_event(envelope)
+    async def handle(
+        self,
+        envelope: EventEnvelope,
+        *,
+        kafka_at: float | None = None,
+        received_at: float | None = None,
+    ) -> Outcome:
+        """One event; `kafka_at` and `received_at` (epoch ms: the record's timestamp, when
+        the consumer took it) go into the change notifications' timings."""
+        envelope = current(envelope)
+        event = decoded(envelope)
         outcome = Outcome(changed=[])
         targeted = [(p, d) for p in PROJECTIONS for d in p.targets(event)] if event else []
+        timings = _timings(kafka_at, received_at)
         for views in self.views:  # event None: a type no read model projects
             for projection, doc_id in targeted:
-                note = await self._project_one(views, projection, doc_id, envelope)
+                note = await self._project_one(views, projection, doc_id, envelope, timings)
                 if note is None:
                     outcome.skipped += 1
                 elif views is self.views[0]:
                     outcome.changed.append(note)
+        _stored_now(outcome.changed)
         if self.notifier is not None:
             await self.notifier.published(outcome.changed, envelope)
         return outcome
 
-    async def handle_batch(self, envelopes: Sequence[EventEnvelope]) -> Outcome:
-        steps: list[tuple[EventEnvelope, EventData]] = []
+    async def handle_batch(
+        self,
+        envelopes: Sequence[EventEnvelope],
+        *,
+        kafka_at: Mapping[str, float] | None = None,
+        received_at: float | None = None,
+    ) -> Outcome:
+        """Many events; `kafka_at` (the record timestamp per event id) and `received_at`
+        go into the change notifications' timings, as in `handle`."""
+        steps: list[Step] = []
         every: list[EventEnvelope] = []  # with the types no read model projects
         for raw in envelopes:
-            envelope = upcast_envelope(raw)
+            envelope = current(raw)
             every.append(envelope)
-            event = decode_event(envelope)
+            event = decoded(envelope)
             if event is not None:
                 steps.append((envelope, event))
-        outcome = Outcome(changed=[])
-        for views in self.views:
-            changed = await self._batch_into(views, steps)
-            if views is self.views[0]:
-                outcome.changed = changed
+        work: dict[Target, list[Step]] = {}
+        for step in steps:
+            for projection in PROJECTIONS:
+                for doc_id in projection.targets(step[1]):
+                    work.setdefault((projection, doc_id), []).append(step)
+        # notifications only for someone to tell (not for a rebuild's replay)
+        stamps = _Stamps(kafka_at, received_at) if self.notifier is not None else None
+        live, *staging = self.views
+        # every set of read models at once (a rebuild's staging set beside the live one)
+        changed, *_ = await asyncio.gather(
+            self._batch_into(live, work, stamps),
+            *(self._batch_into(views, work, None) for views in staging),
+        )
+        _stored_now(changed)
         if self.notifier is not None and every:
             # every event is recorded as applied (a consistency token for a declared
             # command's stream is then reached) and goes on the event feed
-            await self.notifier.published_many(outcome.changed, every)
-        return outcome
+            await self.notifier.published_many(changed, every)
+        return Outcome(changed=changed)
 
     async def _batch_into(
-        self, views: Views, steps: list[tuple[EventEnvelope, EventData]]
+        self, views: Views, work: dict[Target, list[Step]], stamps: "_Stamps | None"
     ) -> list[ChangeNotification]:
-        work: dict[Target, list[EventEnvelope]] = {}
-        for envelope, event in steps:
-            for projection in PROJECTIONS:
-                for doc_id in projection.targets(event):
-                    work.setdefault((projection, doc_id), []).append(envelope)
         loaded = await self._load(views, list(work))
         writes: list[tuple[ReadModel, int]] = []
         notes: dict[Target, ChangeNotification] = {}
@@ -103,62 +143,74 @@ class Projector:
             doc, last = await self._advance(target, start, targeted)
             if doc is not None and doc is not start:
                 writes.append((doc, revision))
-            if doc is not None and last is not None:
-                notes[target] = _note(doc, last)
+            if doc is not None and last is not None and stamps is not None:
+                notes[target] = _note(doc, last, stamps.of(last))
         clashed = await views.save_many(writes)
         for target, targeted in work.items():
             if target[0].model.NAME in clashed:
                 notes.pop(target, None)
-                for envelope in targeted:
-                    note = await self._project_one(views, *target, envelope)
-                    if note is not None:
+                for envelope, _ in targeted:
+                    timings = stamps.of(envelope) if stamps is not None else None
+                    note = await self._project_one(views, *target, envelope, timings)
+                    if note is not None and stamps is not None:
                         notes[target] = note
         return list(notes.values())
 
-    async def _load(
-        self, views: Views, targets: list[Target]
-    ) -> dict[Target, tuple[ReadModel, int]]:
+    @staticmethod
+    async def _load(views: Views, targets: list[Target]) -> dict[Target, tuple[ReadModel, int]]:
+        """Every targeted document that exists, one query per read model, all at once."""
+        wanted: dict[Projection, list[str]] = {}
+        for projection, doc_id in targets:
+            wanted.setdefault(projection, []).append(doc_id)
+        found = await asyncio.gather(
+            *(views.load_many(projection.model, ids) for projection, ids in wanted.items())
+        )
         loaded: dict[Target, tuple[ReadModel, int]] = {}
-        for projection in PROJECTIONS:
-            ids = [doc_id for (p, doc_id) in targets if p is projection]
-            if ids:
-                found = await views.load_many(projection.model, ids)
-                loaded.update({(projection, i): found[i] for i in found})
+        for projection, docs in zip(wanted, found, strict=True):
+            loaded.update({(projection, i): docs[i] for i in docs})
         return loaded
 
     async def _advance(
-        self, target: Target, doc: ReadModel | None, targeted: list[EventEnvelope]
+        self, target: Target, doc: ReadModel | None, targeted: list[Step]
     ) -> tuple[ReadModel | None, EventEnvelope | None]:
         """`doc` after every event of `targeted` it has not applied (gaps filled first),
         and the last event that concerns it (None: nothing to tell readers)."""
         projection, doc_id = target
         last = None
-        for envelope in targeted:
+        for envelope, event in targeted:
             applied = doc.versions.get(envelope.stream_id, 0) if doc else 0
             if envelope.version <= applied:
                 if envelope.version == applied and doc is not None:
                     last = envelope  # redelivered latest: tell readers again
                 continue
-            for step in await self._with_gap(envelope, applied):
-                step_event = decode_event(step)
-                if step_event is not None:
-                    doc = project(projection, doc, doc_id, step, step_event)
+            if envelope.version != applied + 1:
+                for step in await self._gap(envelope, applied):
+                    step_event = decoded(step)
+                    if step_event is not None:
+                        doc = project(projection, doc, doc_id, step, step_event)
+            doc = project(projection, doc, doc_id, envelope, event)
             last = envelope
         return doc, last
 
     async def _project_one(
-        self, views: Views, projection: Projection, doc_id: str, envelope: EventEnvelope
+        self,
+        views: Views,
+        projection: Projection,
+        doc_id: str,
+        envelope: EventEnvelope,
+        timings: dict[str, float] | None = None,
     ) -> ChangeNotification | None:
         for _ in range(self.max_conflict_retries):
             doc, revision = await views.load(projection.model, doc_id)
             applied = doc.versions.get(envelope.stream_id, 0) if doc else 0
             if envelope.version == applied and doc is not None:
-                return _note(doc, envelope)  # redelivered latest: tell readers again
+                # redelivered latest: tell readers again
+                return _note(doc, envelope, timings)
             if envelope.version < applied:
                 return None
-            pending = await self._with_gap(envelope, applied)
+            pending = [*await self._gap(envelope, applied), envelope]
             for step in pending:
-                step_event = decode_event(step)
+                step_event = decoded(step)
                 if step_event is not None:
                     doc = project(projection, doc, doc_id, step, step_event)
             if doc is None:
@@ -167,26 +219,59 @@ class Projector:
                 await views.save(doc, revision)
             except ConcurrentChangeError:
                 continue
-            return _note(doc, envelope)
+            return _note(doc, envelope, timings)
         raise ConflictRetriesExhaustedError(f"{projection.model.NAME} {doc_id}")
 
-    async def _with_gap(self, envelope: EventEnvelope, applied: int) -> list[EventEnvelope]:
+    async def _gap(self, envelope: EventEnvelope, applied: int) -> list[EventEnvelope]:
+        """The events of the stream between the applied version and `envelope`, from the
+        event store, at their current versions."""
         if envelope.version == applied + 1:
-            return [envelope]
+            return []
         missing = await self.history.stream_between(envelope.stream_id, applied, envelope.version)
         if [m.version for m in missing] != list(range(applied + 1, envelope.version)):
             raise MissingHistoryError(
                 f"{envelope.stream_id}: need versions {applied + 1}..{envelope.version - 1}"
             )
-        return [upcast_envelope(m) for m in missing] + [envelope]
+        return [current(m) for m in missing]
 
 
-def _note(doc: ReadModel, envelope: EventEnvelope) -> ChangeNotification:
-    return ChangeNotification(
+class _Stamps:
+    """The timings of a batch's events: the record's timestamp, when it was received."""
+
+    def __init__(self, kafka_at: Mapping[str, float] | None, received_at: float | None) -> None:
+        self._kafka_at = kafka_at or {}
+        self._received_at = received_at
+
+    def of(self, envelope: EventEnvelope) -> dict[str, float] | None:
+        return _timings(self._kafka_at.get(envelope.event_id), self._received_at)
+
+
+def _timings(kafka_at: float | None, received_at: float | None) -> dict[str, float] | None:
+    timings = {}
+    if kafka_at is not None and kafka_at >= 0:
+        timings["kafka"] = kafka_at
+    if received_at is not None:
+        timings["received"] = received_at
+    return timings or None
+
+
+def _stored_now(notes: list[ChangeNotification]) -> None:
+    """Stamp the notifications of what was just stored (before they are published)."""
+    stored = time.time() * 1000
+    for note in notes:
+        note.timings = {**(note.timings or {}), "stored": stored}
+
+
+def _note(
+    doc: ReadModel, envelope: EventEnvelope, timings: dict[str, float] | None = None
+) -> ChangeNotification:
+    # built from values that are already valid: no validation round trip
+    return ChangeNotification.model_construct(
         read_model=doc.NAME,
         id=doc.id,
         version=doc.versions.get(doc.id, doc.versions.get(envelope.stream_id, 0)),
         position=envelope.position or 0,
         data=doc.model_dump(mode="json"),
         traceparent=envelope.metadata.traceparent,
+        timings=dict(timings) if timings is not None else None,
     )

@@ -10,6 +10,7 @@
 5. drop cached documents, so readers see the rebuilt data at once."""
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -53,8 +54,9 @@ class Rebuild:
     batch: int = 1000
 
     async def run(self, progress: Progress, on_switched: Callable[[], Awaitable[None]]) -> int:
-        """Rebuild; the number of events replayed into staging."""
-        await self.staging.ensure_indexes()
+        """Rebuild; the number of events replayed into staging. Its indexes are built
+        once it is filled (cheaper than keeping them up to date insert by insert), before
+        it replaces the live set."""
         await self.control.begin(self.staging.suffix)
         try:
             await asyncio.sleep(self.settle_seconds)  # every replica now writes to staging
@@ -67,6 +69,7 @@ class Rebuild:
             done += await self._replay(
                 replayer, start, end, progress=progress, total=total, done_before=done
             )
+            await self.staging.ensure_indexes()
             await self.control.switch(self.staging.suffix)
         finally:
             await self.control.end()
@@ -88,12 +91,28 @@ class Rebuild:
         done_before: int = 0,
     ) -> int:
         done = 0
-        async for batch in self.events.replay(after, up_to, self.batch):
+        async for batch in _ahead(self.events.replay(after, up_to, self.batch)):
             await projector.handle_batch(batch)
             done += len(batch)
             if progress is not None:
                 progress(done_before + done, total)
         return done
+
+
+async def _ahead(
+    batches: AsyncIterator[list[EventEnvelope]],
+) -> AsyncIterator[list[EventEnvelope]]:
+    """`batches`, each next one read from the event store while this one is projected."""
+    upcoming = asyncio.ensure_future(anext(batches, None))
+    try:
+        while (batch := await upcoming) is not None:
+            upcoming = asyncio.ensure_future(anext(batches, None))
+            yield batch
+    finally:
+        if not upcoming.done():
+            upcoming.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await upcoming
 
 
 def staging_suffix() -> str:

@@ -26,6 +26,7 @@ from cqrs_contracts.settings import Settings
 from cqrs_contracts.upcasting import UnknownSchemaVersionError, upcast_envelope
 from cqrs_http.shutdown import bounded, stop_tasks
 from projector.bootstrap import Container, Webhooks, build_webhooks
+from projector.entrypoints.consumer import FETCH_WAIT_MS
 
 log = logging.getLogger("projector.webhooks")
 COMMIT_EVERY_SECONDS = 0.1
@@ -43,6 +44,10 @@ def _poll_interval_ms(settings: Settings) -> int:
     return int(max(300.0, worst) * 1000)
 
 
+async def _itself(msg: KafkaMessage) -> KafkaMessage:
+    return msg
+
+
 class WebhookConsumer:
     def __init__(self, webhooks: Webhooks, settings: Settings) -> None:
         self._webhooks = webhooks
@@ -55,6 +60,8 @@ class WebhookConsumer:
             ack_policy=AckPolicy.MANUAL,
             max_workers=max(1, settings.kafka.partitions),
             max_poll_interval_ms=_poll_interval_ms(settings),
+            fetch_max_wait_ms=FETCH_WAIT_MS,  # idle: one fetch per 2 s per consumer
+            decoder=_itself,  # the handler takes the message as it is (no JSON decoding)
             title="cqrs-events-webhooks",
             description="Every stored event, POSTed to the webhook handlers that want it.",
         )(self.on_message)

@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 from cqrs_contracts.settings import Settings, load_settings
 from cqrs_http.auth import ADMIN
 from cqrs_http.platform import platform_kwargs
-from cqrs_http.shutdown import stop_tasks
+from cqrs_http.shutdown import bounded, stop_tasks
 from projector.adapters.dead_letters import read_dead_letters, redrive
 from projector.bootstrap import Container, build, close, watch_rebuilds
 from projector.entrypoints.consumer import EventConsumer
@@ -65,10 +65,13 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await container.views.ensure_indexes()
         watcher = asyncio.create_task(watch_rebuilds(container), name="rebuild-watch")
-        await container.broker.start()
+        await container.broker.start()  # the dead-letter producer
+        consumer: EventConsumer = container.extra["consumer"]
+        await consumer.start()
         try:
             yield
         finally:
+            await bounded(("consumer", consumer.stop()))
             await stop_tasks([watcher])  # bounded: a read store that hangs cannot stop us
             await close(container)
 
