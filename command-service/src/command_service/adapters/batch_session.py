@@ -18,12 +18,13 @@ from command_service.adapters import tables as t
 from command_service.adapters.bulk_sql import BulkInsert
 from command_service.adapters.event_codec import event_row, naive_utc
 from command_service.adapters.outbox_rows import outbox_row
-from command_service.adapters.write_session import UPSERT_SNAPSHOT, SqlWriteSession
+from command_service.adapters.write_session import UPSERT_SNAPSHOT, SqlWriteSession, mysql_code
 from command_service.application.ports import BatchConflictError, CommandRecord, StoredAnswer
 from command_service.domain.decisions import StreamChange, UniqueClaim
 from command_service.domain.model import Aggregate, evolve
 from cqrs_contracts.envelopes import EventEnvelope, EventMetadata
 
+MYSQL_UNKNOWN_VARIABLE = 1193
 INSERT_EVENTS = BulkInsert(t.events)
 INSERT_OUTBOX = BulkInsert(t.outbox)
 INSERT_LOG = BulkInsert(t.command_log)
@@ -190,14 +191,18 @@ def _log_row(record: CommandRecord) -> dict[str, Any]:
 
 
 async def position_step(conn: Any) -> int | None:
-    """The auto-increment step when a multi-row INSERT gets consecutive positions."""
+    """The auto-increment step when a multi-row INSERT gets consecutive positions (InnoDB's
+    autoinc lock mode 0 or 1), else None. A server without these variables answers None;
+    any other error (the server is gone) is raised, never taken for an answer."""
     try:
         row = (
             await conn.exec_driver_sql(
                 "SELECT @@innodb_autoinc_lock_mode, @@auto_increment_increment"
             )
         ).first()
-    except DBAPIError:
-        return None
+    except DBAPIError as error:
+        if mysql_code(error) == MYSQL_UNKNOWN_VARIABLE:
+            return None
+        raise
     mode, step = row
     return int(step) if int(mode) in (0, 1) else None
