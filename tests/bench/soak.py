@@ -1,6 +1,8 @@
 """Soak: BENCH_SOAK_SECONDS (default 600) of mixed load (commands and queries at a
-steady rate) with each service process's memory and open sockets sampled every
-SAMPLE_SECONDS; reports the growth from the first sample to the last."""
+steady rate) with each service process's memory, open sockets and asyncio tasks (its
+/api/v1/cqrs/stats) sampled every SAMPLE_SECONDS, and the query-service's query-log
+buffer; reports the growth from the first sample after WARM_UP_SECONDS to the last, and
+the buffer's high-water mark against its bound."""
 
 import asyncio
 import os
@@ -16,6 +18,7 @@ from tests.bench.system import BenchSystem
 
 SECONDS = float(os.environ.get("BENCH_SOAK_SECONDS", "600"))
 SAMPLE_SECONDS = 10.0
+WARM_UP_SECONDS = float(os.environ.get("BENCH_SOAK_WARM_UP_SECONDS", "60"))
 COMMANDS_PER_SECOND = 20
 QUERIES_PER_SECOND = 50
 MAX_IN_FLIGHT = 64  # a call due while this many are unanswered is skipped and counted
@@ -116,13 +119,28 @@ async def run(system: BenchSystem, urls: dict[str, str]) -> list[dict[str, Any]]
             return answer.status_code in (200, 404)
 
         samples: dict[str, list[dict[str, float]]] = {}
+        warm = time.perf_counter() + min(WARM_UP_SECONDS, SECONDS / 2)
+
+        async def stats_of(url: str) -> dict[str, float]:
+            try:
+                body = (await client.get(f"{url}/api/v1/cqrs/stats", timeout=5)).json()
+            except (httpx.HTTPError, ValueError):
+                return {}
+            found = {"tasks": float(body.get("tasks", 0))}
+            if isinstance(body.get("query_log"), dict):
+                found["log_buffered"] = float(body["query_log"].get("buffered", 0))
+                found["log_bound"] = float(body["query_log"].get("buffer_size", 0))
+                found["log_dropped"] = float(body["query_log"].get("dropped", 0))
+            return found
 
         async def sampler() -> None:
             while time.perf_counter() < until:
                 for process in system.processes:
                     if process.proc is not None:
                         name = f"{process.script}:{process.port}"
-                        samples.setdefault(name, []).append(sample(process.proc.pid))
+                        taken = sample(process.proc.pid) | await stats_of(process.url)
+                        if time.perf_counter() >= warm:
+                            samples.setdefault(name, []).append(taken)
                 await asyncio.sleep(SAMPLE_SECONDS)
 
         sent = await asyncio.gather(
@@ -138,15 +156,24 @@ async def run(system: BenchSystem, urls: dict[str, str]) -> list[dict[str, Any]]
         f" skipped {commands.skipped}), queries sent {queries.sent} (failed {queries.failed},"
         f" skipped {queries.skipped})"
     )
+    print(f"  growth from the first sample after {WARM_UP_SECONDS:.0f} s of warm-up to the last")
     for name, series in samples.items():
         first, last = series[0], series[-1]
         growth = (
             (last["rss_mb"] - first["rss_mb"]) / first["rss_mb"] * 100 if first["rss_mb"] else 0
         )
+        tasks = f"  tasks {first.get('tasks', 0):.0f} -> {last.get('tasks', 0):.0f}"
+        buffered = [s_["log_buffered"] for s_ in series if "log_buffered" in s_]
+        log = (
+            f"  query-log buffer max {max(buffered):.0f} of {last.get('log_bound', 0):.0f}"
+            f" (dropped {last.get('log_dropped', 0):.0f})"
+            if buffered
+            else ""
+        )
         print(
             f"  {name:<28} rss {first['rss_mb']:7.1f} -> {last['rss_mb']:7.1f} MB ({growth:+.1f}%)"
             f"  sockets {first['sockets']:.0f} -> {last['sockets']:.0f}"
-            f"  fds {first['fds']:.0f} -> {last['fds']:.0f}"
+            f"  fds {first['fds']:.0f} -> {last['fds']:.0f}{tasks}{log}"
         )
         rows.append(
             {
@@ -159,6 +186,9 @@ async def run(system: BenchSystem, urls: dict[str, str]) -> list[dict[str, Any]]
                 "sockets_last": last["sockets"],
                 "fds_first": first["fds"],
                 "fds_last": last["fds"],
+                "tasks_first": first.get("tasks"),
+                "tasks_last": last.get("tasks"),
+                "query_log_buffer_max": max(buffered) if buffered else None,
                 "errors": errors,
                 "skipped": commands.skipped + queries.skipped,
             }

@@ -1,5 +1,6 @@
 """GET /api/v1/cqrs/stats and POST /api/v1/cqrs/cleanup."""
 
+import asyncio
 import time
 from typing import Any
 
@@ -19,6 +20,7 @@ async def stats(container: NamedDependency[Container]) -> dict[str, Any]:
         "service": "command-service",
         "version": container.settings.cqrs.version,
         "uptime_seconds": round(time.monotonic() - STARTED, 1),
+        "tasks": len(asyncio.all_tasks()),  # this process's asyncio tasks (leaks show here)
         "relay": {
             "published": container.relay.published,
             "owned_shards": len(container.relay.owned_shards),

@@ -77,6 +77,7 @@ async def stats(container: NamedDependency[Container]) -> dict[str, Any]:
         "service": "projector",
         "version": container.settings.cqrs.version,
         "uptime_seconds": round(time.monotonic() - STARTED, 1),
+        "tasks": len(asyncio.all_tasks()),  # this process's asyncio tasks (leaks show here)
         "events_processed": consumer.processed,
         "events_dead_lettered": consumer.dead_lettered,
         "topic": container.settings.kafka.topic,

@@ -42,6 +42,7 @@ async def stats(container: NamedDependency[Container]) -> dict[str, Any]:
         "service": "query-service",
         "version": container.settings.cqrs.version,
         "uptime_seconds": round(time.monotonic() - STARTED, 1),
+        "tasks": len(asyncio.all_tasks()),  # this process's asyncio tasks (leaks show here)
         "read_models": dict(zip(READ_MODELS, counts, strict=True)),
         "cache": container.queries.cache.stats(),  # this replica's
         "query_log": container.queries.log.stats(),
