@@ -83,7 +83,13 @@ async def test_same_expected_version_lets_exactly_one_win(racing: Racing) -> Non
 async def test_clashes_beyond_the_retry_bound_are_409_and_nothing_is_half_written(
     make_settings: Callable[..., Settings], mysql_engine: AsyncEngine
 ) -> None:
-    no_retries = make_settings(CQRS__COMMAND_SERVICE__MAX_APPEND_RETRIES="0")
+    # one command per transaction, 20 at once: group commit would decide these 20 updates
+    # one after another in one batch and never clash (test_group_commit.py shows that)
+    no_retries = make_settings(
+        CQRS__COMMAND_SERVICE__MAX_APPEND_RETRIES="0",
+        CQRS__COMMAND_SERVICE__GROUP_COMMIT_MAX="1",
+        CQRS__COMMAND_SERVICE__GROUP_COMMIT_BATCHES="20",
+    )
     async with concurrent_client(no_retries) as c:
         user_id = (await create_user(c, age=100))["aggregate_id"]
         responses = await asyncio.gather(
