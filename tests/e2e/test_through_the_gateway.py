@@ -239,3 +239,11 @@ async def test_invented_forwarded_addresses_do_not_escape_the_rate_limit(system:
         ]
     assert statuses[:120] == [200] * 120, statuses
     assert statuses[120:] == [429] * 10, statuses
+
+
+async def test_the_original_health_check_works_on_the_gateway(system: System) -> None:
+    """The original README's `GET /health` on the service's port (the gateway's here)."""
+    async with httpx.AsyncClient(base_url=system.gateway) as client:
+        answer = await client.get("/health")
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"status": "ok", "component": "gateway"}

@@ -171,3 +171,16 @@ async def test_component_health_names_the_dependency_that_went_away(
     assert answer.status_code == 503, answer.text
     checks = answer.json()["checks"]
     assert {name for name, c in checks.items() if c["status"] != "up"} == lost, checks
+
+
+@pytest.mark.parametrize("wired", [("projector", {})], indirect=True, ids=["projector"])
+async def test_a_kafka_outage_leaves_the_projector_live_but_not_ready(wired: Wired) -> None:
+    """Liveness (/health, what Kubernetes restarts on) asks whether the process works, at
+    once and without asking any dependency; readiness (/api/v1/cqrs/health) whether its
+    dependencies do."""
+    wired.proxies["kafka"].blackhole()  # the broker stops answering
+    live = await wired.client.get("/health")
+    assert live.status_code == 200, live.text
+    assert live.json() == {"status": "ok", "service": "projector", "consumer": "running"}
+    ready = await wired.client.get("/api/v1/cqrs/health")
+    assert ready.status_code in (503, 504), ready.text

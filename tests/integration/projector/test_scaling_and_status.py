@@ -161,8 +161,8 @@ async def test_the_status_shows_a_rebuild_under_way(
     assert after["projections"]["UserReadModel"]["rebuild"] == {"running": False}
 
 
-async def test_liveness_says_the_broker_is_connected(projector_admin: AsyncTestClient) -> None:
+async def test_liveness_says_the_consumer_runs(projector_admin: AsyncTestClient) -> None:
     response = await projector_admin.get("/health")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "service": "projector", "broker": "connected"}
+    assert response.json() == {"status": "ok", "service": "projector", "consumer": "running"}

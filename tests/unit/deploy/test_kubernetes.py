@@ -110,7 +110,7 @@ def test_probes_call_routes_the_service_serves(service: str) -> None:
         assert check["path"] in routes, f"{service} {probe} {check['path']}"
         assert check["port"] in ports
     assert container["livenessProbe"]["httpGet"]["path"] == "/health"
-    if "/api/v1/cqrs/health" in routes and service != "projector":
+    if "/api/v1/cqrs/health" in routes:
         assert container["readinessProbe"]["httpGet"]["path"] == "/api/v1/cqrs/health"
 
 

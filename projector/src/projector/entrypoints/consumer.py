@@ -131,6 +131,11 @@ class EventConsumer:
         self._task: asyncio.Task[None] | None = None
         self._running = False
 
+    @property
+    def running(self) -> bool:
+        """Its loop is alive (started and not ended): what liveness asks."""
+        return self._task is not None and not self._task.done()
+
     async def start(self) -> None:
         kafka = self._settings.kafka
         consumer = AIOKafkaConsumer(
