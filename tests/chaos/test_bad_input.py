@@ -12,6 +12,7 @@ Bounded by construction: a fixed number of generated examples per operation, der
 
 import asyncio
 import contextlib
+import json
 import time
 import uuid
 from typing import Any
@@ -20,6 +21,7 @@ import httpx
 import pytest
 import requests
 import schemathesis
+import websockets
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.core.result import Ok
@@ -249,3 +251,120 @@ async def injected_queries(client: httpx.AsyncClient, findings: Findings) -> Non
                 result = answer.json().get("result") if answer.status_code == 200 else None
                 if result and (not isinstance(result, dict) or result.get("items", True)):
                     findings.problems.append(f"{what} -> found {str(result)[:200]}")
+
+
+# --- hostile requests (issue 14) ----------------------------------------------------------
+
+
+async def test_hostile_requests_get_4xx_and_change_nothing(
+    system: System, event_store: AsyncEngine
+) -> None:
+    """Against the real processes: an idempotency key reused with another request, imports
+    that break the command rules, bodies nested 50,000 deep, an oversized WebSocket frame
+    and a subscription to 5,000 channels. Each is refused in the error shape (or closed
+    with its code) and writes nothing; the replica answers normally afterwards."""
+    findings = Findings()
+    async with (
+        httpx.AsyncClient(base_url=system.command_url, timeout=30) as commands,
+        httpx.AsyncClient(base_url=system.query_url, timeout=30) as queries,
+    ):
+        taken = email()
+        first = await commands.post(
+            COMMANDS,
+            json={"type": "CreateUser", "data": {"name": "Key Holder", "email": taken, "age": 30}},
+            headers={"Idempotency-Key": f"hostile-{uuid.uuid4().hex}"},
+        )
+        assert first.status_code == 200, first.text
+        holder = first.json()["aggregate_id"]
+        key = first.request.headers["Idempotency-Key"]
+        deep = b"[" * 50_000 + b"]" * 50_000
+        hostile: list[tuple[str, str, httpx.AsyncClient, dict[str, Any], int, str]] = [
+            (
+                "idempotency key reused",
+                COMMANDS,
+                commands,
+                {
+                    "json": {
+                        "type": "CreateUser",
+                        "data": {"name": "Other", "email": email(), "age": 30},
+                    },
+                    "headers": {"Idempotency-Key": key},
+                },
+                422,
+                "idempotency_key_reused",
+            ),
+            (
+                "import with a held email",
+                "/api/v1/cqrs/events",
+                commands,
+                {"json": imported_user(f"user-{uuid.uuid4().hex[:8]}", taken)},
+                409,
+                "email_taken",
+            ),
+            (
+                "import of a creation on an existing stream",
+                "/api/v1/cqrs/events",
+                commands,
+                {"json": imported_user(holder, email())},
+                409,
+                "stream_exists",
+            ),
+            (
+                "command nested 50,000 deep",
+                COMMANDS,
+                commands,
+                {"content": b'{"type": "CreateUser", "data": ' + deep + b"}"},
+                400,
+                "bad_request",
+            ),
+            ("query nested 50,000 deep", QUERIES, queries, {"content": deep}, 400, "bad_request"),
+        ]
+        for what, path, client, request, status, code in hostile:
+            before = await event_rows(event_store)
+            raw = {"headers": {"Content-Type": "application/json"}} if "content" in request else {}
+            answer = await client.post(path, **(request | raw))
+            after = await event_rows(event_store)
+            findings.saw(what, answer.status_code, answer.text)
+            if answer.status_code != status or answer.json()["error"]["code"] != code:
+                findings.problems.append(f"{what} -> {answer.status_code} {answer.text[:200]}")
+            if after != before:
+                findings.problems.append(f"{what} -> {after - before} events written")
+        await hostile_websocket(system.query_url, findings)
+        alive = await queries.post(QUERIES, json={"type": "GetUser", "data": {"id": holder}})
+        if alive.status_code not in (200, 404):
+            findings.problems.append(f"the replica afterwards -> {alive.status_code}")
+    print(f"\nhostile: {findings.answers} refused, problems {len(findings.problems)}", flush=True)
+    assert not findings.problems, "\n".join(findings.problems)
+
+
+def imported_user(user_id: str, address: str) -> dict[str, Any]:
+    return {
+        "type": "UserCreated",
+        "data": {
+            "user_id": user_id,
+            "name": "Imported",
+            "email": address,
+            "created_at": "2023-01-01T00:00:00Z",
+        },
+    }
+
+
+async def hostile_websocket(query_url: str, findings: Findings) -> None:
+    ws_url = query_url.replace("http", "ws", 1) + "/ws?subscribe=events"
+    async with websockets.connect(ws_url, max_size=None) as ws:
+        await ws.recv()  # the subscription's ack
+        await ws.send(json.dumps({"op": "subscribe", "channels": [f"U:{i}" for i in range(5000)]}))
+        refused = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        if refused.get("type") != "error" or "at most" not in refused.get("error", ""):
+            findings.problems.append(f"5,000 channels -> {refused}")
+        await ws.send(json.dumps({"op": "unsubscribe", "channels": []}))
+        still = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        if still.get("channels") != ["events"]:
+            findings.problems.append(f"after 5,000 channels, subscribed to {still}")
+        await ws.send("x" * 100_000)  # over the 64 KiB frame bound
+        try:
+            await asyncio.wait_for(ws.recv(), 10)
+            findings.problems.append("a 100 KB frame did not close the connection")
+        except websockets.ConnectionClosed as closed:
+            if closed.rcvd is None or closed.rcvd.code != 1009:
+                findings.problems.append(f"a 100 KB frame closed with {closed.rcvd}")
