@@ -5,15 +5,23 @@ variables: nested overrides `CQRS__SECTION__KEY=value` (e.g.
 `CQRS__DATABASE__MYSQL__PORT=3307`, lists as comma-separated values) and the original
 service's short names (DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, DB_NAME, MONGODB_URI,
 MONGODB_DB, KAFKA_BROKERS, KAFKA_GROUP_ID, KAFKA_TOPIC, REDIS_URL).
+
+Unknown keys are refused, not ignored: a key of the YAML file or a `CQRS__...` variable
+that names no setting raises UnknownSettingError, naming it and the nearest valid key
+(a misspelt `CQRS__SECURTY__AUTH_ENABLED` would otherwise leave auth off in silence).
+Maps whose keys are free (validation rule groups and fields, metadata, system.services)
+take any key; the values below them are checked all the same.
 """
 
+import difflib
 import os
 import re
+import types
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from cqrs_contracts.validation import FieldRule
 
@@ -34,7 +42,7 @@ Seconds = Annotated[float, BeforeValidator(parse_duration)]
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
 
 class ServerSettings(Section):
@@ -252,6 +260,16 @@ class SystemSettings(Section):
     )
 
 
+class LocalSettings(Section):
+    """The native local infrastructure (deploy/local/*.sh read these); loopback only."""
+
+    state_dir: str = ".state"  # data, logs and pids of the local servers, under the repo
+    mariadb_root_password: str = "cqrs_root_password"  # noqa: S105 - local default
+    readstore_port: int = 27017
+    readstore_postgres_port: int = 5433  # the read store's PostgreSQL backend
+    gateway_port: int = 8080
+
+
 class Settings(Section):
     server: ServerSettings = Field(default_factory=ServerSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -267,6 +285,81 @@ class Settings(Section):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     system: SystemSettings = Field(default_factory=SystemSettings)
+    local: LocalSettings = Field(default_factory=LocalSettings)
+
+
+class UnknownSettingError(ValueError):
+    """A configuration key that names no setting: `source` is the YAML file or the
+    environment variable, `key` the dotted key, `suggestion` the nearest valid one."""
+
+    def __init__(self, source: str, key: str, suggestion: str | None, detail: str = "") -> None:
+        self.source, self.key, self.suggestion = source, key, suggestion
+        message = f"{source}: unknown setting {key!r}" + (f" ({detail})" if detail else "")
+        if suggestion:
+            message += f"; did you mean {suggestion!r}?"
+        super().__init__(message)
+
+
+def _bare(annotation: Any) -> Any:
+    """The type under Annotated[...] and `X | None`."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) in (Union, types.UnionType):
+        options = [a for a in get_args(annotation) if a is not type(None)]
+        if len(options) == 1:
+            return _bare(options[0])
+    return annotation
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+class _Unknown(Exception):  # noqa: N818 - internal signal, turned into UnknownSettingError
+    def __init__(self, depth: int, choices: list[str], detail: str = "") -> None:
+        self.depth, self.choices, self.detail = depth, choices, detail
+
+
+def _resolve(path: tuple[str, ...]) -> Any:
+    """The type of the setting at `path`; _Unknown(depth, valid keys) where it names none."""
+    annotation: Any = Settings
+    for depth, key in enumerate(path):
+        annotation = _bare(annotation)
+        if _is_model(annotation):
+            fields = annotation.model_fields
+            if key not in fields:
+                raise _Unknown(depth, list(fields))
+            annotation = fields[key].annotation
+        elif get_origin(annotation) is dict and key:
+            annotation = get_args(annotation)[1]  # a free key: any name
+        else:
+            raise _Unknown(depth, [], "not a section" if depth else "")
+    return _bare(annotation)
+
+
+def _nearest(word: str, choices: list[str]) -> str | None:
+    found = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def check_tree(tree: Any, source: str, annotation: Any = Settings, path: str = "") -> None:
+    """Refuse a key of `tree` (the YAML file's content) that names no setting."""
+    annotation = _bare(annotation)
+    if _is_model(annotation) and isinstance(tree, dict):
+        fields = annotation.model_fields
+        for key, value in tree.items():
+            dotted = f"{path}{key}"
+            if key not in fields:
+                near = _nearest(str(key), list(fields))
+                detail = "" if near else f"valid: {', '.join(fields)}"
+                raise UnknownSettingError(source, dotted, near and f"{path}{near}", detail)
+            check_tree(value, source, fields[key].annotation, f"{dotted}.")
+    elif get_origin(annotation) is dict and isinstance(tree, dict):
+        for key, value in tree.items():
+            check_tree(value, source, get_args(annotation)[1], f"{path}{key}.")
+    elif get_origin(annotation) is list and isinstance(tree, list):
+        for index, item in enumerate(tree):
+            check_tree(item, source, get_args(annotation)[0], f"{path}{index}.")
 
 
 _SHORT_NAMES = {
@@ -282,19 +375,32 @@ _SHORT_NAMES = {
     "KAFKA_TOPIC": ("kafka", "topic"),
     "REDIS_URL": ("redis", "url"),
 }
-_LIST_KEYS = {
-    ("kafka", "brokers"),
-    ("security", "cors_allow_origins"),
-    *(("cqrs", f"supported_{kind}_types") for kind in ("command", "query", "event", "read_model")),
-}
 
 
-def _put(tree: dict[str, Any], path: tuple[str, ...], raw: str) -> None:
-    """Set one value; a list (known list key, or a list in the YAML) takes "a,b,c"."""
+def _env_path(name: str) -> tuple[tuple[str, ...], Any]:
+    """The dotted path of a `CQRS__...` variable and its setting's type, or
+    UnknownSettingError naming the variable and the nearest valid one."""
+    path = tuple(p.lower() for p in name[6:].split("__"))
+    try:
+        return path, _resolve(path)
+    except _Unknown as unknown:
+        near = _nearest(path[unknown.depth], unknown.choices)
+        fixed = (
+            near
+            and "CQRS__"
+            + "__".join((*path[: unknown.depth], near, *path[unknown.depth + 1 :])).upper()
+        )
+        key = ".".join(path[: unknown.depth + 1])
+        detail = unknown.detail or (f"valid: {', '.join(unknown.choices)}" if not near else "")
+        raise UnknownSettingError(name, key, fixed, detail) from None
+
+
+def _put(tree: dict[str, Any], path: tuple[str, ...], raw: str, as_list: bool) -> None:
+    """Set one value; a list setting takes "a,b,c"."""
     node = tree
     for key in path[:-1]:
         node = node.setdefault(key, {})
-    as_list = path in _LIST_KEYS or isinstance(node.get(path[-1]), list)
+    as_list = as_list or isinstance(node.get(path[-1]), list)
     node[path[-1]] = [p.strip() for p in raw.split(",") if p.strip()] if as_list else raw
 
 
@@ -302,10 +408,11 @@ def apply_env(tree: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
     """`tree` with the environment's overrides applied (short names, then CQRS__...)."""
     for name, path in _SHORT_NAMES.items():
         if env.get(name):
-            _put(tree, path, env[name])
+            _put(tree, path, env[name], get_origin(_resolve(path)) is list)
     for name, raw in env.items():
         if name.startswith("CQRS__"):
-            _put(tree, tuple(p.lower() for p in name[6:].split("__")), raw)
+            path, annotation = _env_path(name)
+            _put(tree, path, raw, get_origin(annotation) is list)
     return tree
 
 
@@ -323,5 +430,22 @@ def default_config_path() -> Path:
 def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -> Settings:
     """Settings from the YAML file and the environment."""
     file = path or default_config_path()
-    tree: dict[str, Any] = yaml.safe_load(file.read_text()) if file.is_file() else {}
-    return Settings.model_validate(apply_env(tree or {}, dict(os.environ if env is None else env)))
+    tree: dict[str, Any] = (yaml.safe_load(file.read_text()) if file.is_file() else {}) or {}
+    check_tree(tree, str(file))
+    return Settings.model_validate(apply_env(tree, dict(os.environ if env is None else env)))
+
+
+def load_settings_or_exit() -> Settings:
+    """load_settings() for a command line: a bad configuration ends the process with one
+    line on stderr (the key, where it came from, the nearest valid key), status 1."""
+    try:
+        return load_settings()
+    except UnknownSettingError as error:
+        raise SystemExit(f"configuration error: {error}") from None
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            + (f" (got {e['input']!r})" if isinstance(e.get("input"), str | int | float) else "")
+            for e in error.errors()
+        )
+        raise SystemExit(f"configuration error: {problems}") from None

@@ -9,7 +9,7 @@ from granian.constants import Interfaces
 
 from command_service.bootstrap import build
 from command_service.migrations import upgrade_to_head
-from cqrs_contracts.settings import load_settings
+from cqrs_contracts.settings import load_settings, load_settings_or_exit
 from cqrs_http.logs import configure, dict_config
 
 
@@ -33,7 +33,7 @@ def main() -> None:
     sub.add_parser("relay", help="run only the outbox relay")
     sub.add_parser("migrate", help="apply the event-store migrations")
     args = parser.parse_args()
-    settings = load_settings()
+    settings = load_settings_or_exit()  # a bad key: one line and status 1, no traceback
     configure(settings.logging, "command-service")
     if args.what == "migrate":
         upgrade_to_head(settings.database.mysql.url())

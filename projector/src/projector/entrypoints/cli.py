@@ -7,7 +7,7 @@ import json
 from granian import Granian
 from granian.constants import Interfaces
 
-from cqrs_contracts.settings import load_settings
+from cqrs_contracts.settings import load_settings, load_settings_or_exit
 from cqrs_http.logs import configure, dict_config
 from projector.adapters.dead_letters import read_dead_letters
 
@@ -113,7 +113,8 @@ def main() -> None:
     retry = dlq_sub.add_parser("retry")
     retry.add_argument("ref", help="partition:offset, as listed")
     args = parser.parse_args()
-    configure(load_settings().logging, "projector")
+    # a bad key: one line and status 1, no traceback (the later loads read the same)
+    configure(load_settings_or_exit().logging, "projector")
     if args.what == "verify":
         raise SystemExit(asyncio.run(_verify()))
     if args.what == "rebuild":

@@ -5,7 +5,7 @@ import argparse
 from granian import Granian
 from granian.constants import Interfaces
 
-from cqrs_contracts.settings import load_settings
+from cqrs_contracts.settings import load_settings_or_exit
 from cqrs_http.logs import configure, dict_config
 
 
@@ -17,7 +17,7 @@ def main() -> None:
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int)
     args = parser.parse_args()
-    settings = load_settings()
+    settings = load_settings_or_exit()  # a bad key: one line and status 1, no traceback
     configure(settings.logging, "query-service")
     qs = settings.query_service
     Granian(
