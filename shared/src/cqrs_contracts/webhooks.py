@@ -6,7 +6,16 @@ Their audit trail uses `cqrs_contracts.handlers.HandlerAuditEntry` (kind "event"
 A receiver gets each matching event as one POST whose body is the event envelope (JSON,
 data at its current schema version) and these headers:
 
-- `X-CQRS-Signature: sha256=<hex>`: HMAC-SHA256 of the raw body with the handler's secret;
+- Standard Webhooks (https://www.standardwebhooks.com/), so any of its verifiers works:
+  `webhook-id` (the event id, the same on every attempt), `webhook-timestamp` (send time,
+  epoch seconds; refuse old ones to stop replays) and `webhook-signature`:
+  `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<raw body>">`, one per active secret of
+  the handler, space-separated (several during a rotation). A secret registered as
+  `whsec_<base64>` keys the HMAC with the decoded bytes; any other secret with its UTF-8
+  bytes, i.e. the verifier's secret is `whsec_` + base64(secret);
+- `X-CQRS-Signature: sha256=<hex>`: DEPRECATED, removed in the next release (it has no
+  timestamp, so it can be replayed): HMAC-SHA256 of the raw body with the handler's oldest
+  active secret;
 - `X-CQRS-Event-Id`: the event id (deliveries are at-least-once: dedupe by it);
 - `X-CQRS-Event-Type`, `X-CQRS-Handler-Id`, and `X-CQRS-Delivery`: the attempt, from 1.
 """
@@ -17,7 +26,13 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SIGNATURE_HEADER: Final = "X-CQRS-Signature"
+WEBHOOK_ID_HEADER: Final = "webhook-id"
+WEBHOOK_TIMESTAMP_HEADER: Final = "webhook-timestamp"
+WEBHOOK_SIGNATURE_HEADER: Final = "webhook-signature"
+STANDARD_SIGNATURE_VERSION: Final = "v1"
+STANDARD_SECRET_PREFIX: Final = "whsec_"  # noqa: S105 - a format prefix, not a secret
+MAX_SECRETS: Final = 10  # active at once per handler
+SIGNATURE_HEADER: Final = "X-CQRS-Signature"  # deprecated
 SIGNATURE_SCHEME: Final = "sha256"
 EVENT_ID_HEADER: Final = "X-CQRS-Event-Id"
 EVENT_TYPE_HEADER: Final = "X-CQRS-Event-Type"
@@ -53,6 +68,23 @@ class EventHandlerRegistration(BaseModel):
         return url
 
 
+class SecretAddition(BaseModel):
+    """The body of POST /api/v1/cqrs/handlers/events/by-id/{id}/secrets: a secret that
+    signs every delivery alongside the active ones until one is retired."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    secret: str = Field(min_length=8, max_length=512)
+
+
+class SecretView(BaseModel):
+    """One active secret as GET shows it: its number (for DELETE .../secrets/{n}), masked."""
+
+    n: int
+    secret: str  # masked
+    added_at: datetime
+
+
 class EventHandlerStats(BaseModel):
     """Delivery counts of one handler, across every projector replica."""
 
@@ -71,7 +103,8 @@ class EventHandlerView(BaseModel):
     name: str | None
     event_types: list[str]
     url: str
-    secret: str  # masked
+    secret: str  # masked: the oldest active secret
+    secrets: list[SecretView] = Field(default_factory=list)  # every active one, oldest first
     created_at: datetime
     created_by: str | None
     stats: EventHandlerStats = Field(default_factory=EventHandlerStats)

@@ -55,7 +55,9 @@ RULES: tuple[tuple[frozenset[str], str, str], ...] = (
     # read models: reader to read, admin to correct
     (frozenset({"GET"}), r"^/api/v1/cqrs/read-models(/[^/]+)?$", "reader"),
     (ANY - {"GET"}, r"^/api/v1/cqrs/read-models(/[^/]+)?$", "admin"),
-    # handler registration (commands, queries, event webhooks), whatever the route
+    # handler registration (commands, queries, event webhooks), whatever the route: also
+    # the webhook secret rotation (POST .../events/by-id/{id}/secrets, DELETE
+    # .../secrets/{n}) and dead-letter re-drive (POST .../events/dead-letters/{id}/retry)
     (ANY, r"^/api/v1/cqrs/handlers(/.*)?$", "admin"),
     # operations
     (frozenset({"GET"}), r"^/api/v1/cqrs/stats$", "reader"),
@@ -172,6 +174,14 @@ async def test_projector_routes_need_their_roles(
         every_route_is_in_the_table(client.app)
         await assert_public_routes_answer_anyone(client)
         assert await walk(client, secured_settings) == []
+        walked = set(endpoints(client.app))
+    rotation_and_redrive = {
+        ("POST", "/api/v1/cqrs/handlers/events/by-id/{handler_id:str}/secrets"),
+        ("DELETE", "/api/v1/cqrs/handlers/events/by-id/{handler_id:str}/secrets/{n:int}"),
+        ("POST", "/api/v1/cqrs/handlers/events/dead-letters/{dead_letter_id:str}/retry"),
+    }
+    assert rotation_and_redrive <= walked
+    assert {required_role(m, p) for m, p in rotation_and_redrive} == {"admin"}
 
 
 async def test_query_service_routes_need_their_roles(

@@ -1,14 +1,32 @@
 """A real HTTP receiver for webhook tests: an asyncio server on 127.0.0.1 (port 0) that
-records every POST and checks its signature itself (HMAC-SHA256 of the raw body with the
-secret of the path), answering as each path is told to."""
+records every POST and checks its signatures (with the `standardwebhooks` package's
+verifier, keyed by the secret of the path, and the deprecated `X-CQRS-Signature`),
+answering as each path is told to.
+
+Our secrets map to the Standard Webhooks format as the projector documents: the
+verifier's secret is `whsec_` + base64 of the secret's UTF-8 bytes."""
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from standardwebhooks import Webhook, WebhookVerificationError
+
+
+def standard_verifies(secret: str, body: bytes, headers: dict[str, str]) -> bool:
+    """Whether a Standard Webhooks verifier with `secret` accepts the delivery (signature
+    of id.timestamp.body, timestamp within five minutes of now)."""
+    verifier = Webhook("whsec_" + base64.b64encode(secret.encode()).decode())
+    try:
+        verifier.verify(body, headers, json_parse=False)
+    except WebhookVerificationError:
+        return False
+    return True
 
 
 @dataclass
@@ -24,7 +42,12 @@ class Request:
     headers: dict[str, str]  # lower-case names
     body: bytes
     status: int  # what the receiver answered
-    signature_ok: bool
+    signature_ok: bool  # a Standard Webhooks verifier with the path's secret accepts it
+    legacy_ok: bool  # the deprecated X-CQRS-Signature matches too
+
+    def verified_by(self, secret: str) -> bool:
+        """Whether a Standard Webhooks verifier with `secret` accepts this delivery now."""
+        return standard_verifies(secret, self.body, self.headers)
 
     @property
     def event(self) -> dict[str, Any]:
@@ -100,14 +123,15 @@ class Receiver:
     async def _answer(self, path: str, headers: dict[str, str], body: bytes) -> int:
         route = self.routes.get(path)
         if route is None:
-            status, signed = 404, False
+            status, signed, legacy = 404, False, False
         else:
+            signed = standard_verifies(route.secret, body, headers)
             digest = hmac.new(route.secret.encode(), body, hashlib.sha256).hexdigest()
-            signed = hmac.compare_digest(f"sha256={digest}", headers.get("x-cqrs-signature", ""))
+            legacy = hmac.compare_digest(f"sha256={digest}", headers.get("x-cqrs-signature", ""))
             event_id = headers.get("x-cqrs-event-id")
             earlier = sum(1 for r in self.at(path) if r.headers.get("x-cqrs-event-id") == event_id)
             status = route.always or (500 if earlier < route.fail_first else 200)
         async with self._changed:
-            self.requests.append(Request(path, headers, body, status, signed))
+            self.requests.append(Request(path, headers, body, status, signed, legacy))
             self._changed.notify_all()
         return status

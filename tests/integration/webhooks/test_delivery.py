@@ -71,6 +71,7 @@ async def test_matching_handlers_get_signed_events_with_their_id_and_others_do_n
     assert [r.event["type"] for r in of(receiver.at("/orders"), uid, oid)] == ["OrderCreated"]
     mine = of(receiver.requests, uid, oid)
     assert all(r.signature_ok and r.ok for r in mine)
+    assert all(r.legacy_ok for r in mine)  # the deprecated header, for one release
     for request in mine:
         assert request.headers["x-cqrs-event-id"] == request.event["event_id"]
         assert request.headers["x-cqrs-event-type"] == request.event["type"]

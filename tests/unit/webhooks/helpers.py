@@ -31,6 +31,6 @@ def handler(
         id=uuid.uuid4().hex,
         event_types=types,
         url=url,
-        secret="s3cret-s3cret-s3cret",
+        secrets=("s3cret-s3cret-s3cret",),
         created_at=since,
     )

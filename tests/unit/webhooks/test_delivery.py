@@ -84,7 +84,7 @@ def world(*handlers: EventHandler, **script: list[str | None]) -> World:
     registry = FakeHandlers({h.id: h for h in handlers})
     receivers = FakeReceivers({f"http://{host}": answers for host, answers in script.items()})
     outcomes = FakeOutcomes()
-    delivery = WebhookDelivery(registry, receivers, outcomes, RetryPolicy(4, 0.5, 1.5), sleep)
+    delivery = WebhookDelivery(registry, receivers, outcomes, RetryPolicy(4, 0.5, 1.5), sleep=sleep)
     return World(registry, receivers, outcomes, pauses, delivery)
 
 
@@ -100,8 +100,9 @@ async def test_a_delivery_that_fails_then_succeeds_is_retried_with_backoff() -> 
     assert w.outcomes.failures == [(flaky.id, "HTTP 500"), (flaky.id, "ConnectError: refused")]
     assert w.outcomes.dead == []
     for _, body, headers in w.receivers.requests:
-        assert verify(flaky.secret, body, headers["X-CQRS-Signature"])
+        assert verify(flaky.secrets[0], body, headers["X-CQRS-Signature"])
         assert headers["X-CQRS-Event-Id"] == event.event_id
+        assert headers["webhook-id"] == event.event_id  # the same on every attempt
 
 
 async def test_after_the_last_attempt_the_delivery_is_dead_lettered_with_the_last_error() -> None:
@@ -115,6 +116,25 @@ async def test_after_the_last_attempt_the_delivery_is_dead_lettered_with_the_las
     assert w.outcomes.dead == [(down.id, event.event_id, 4, "HTTP 418: teapot")]
     assert w.outcomes.delivered_to == []
     assert len(w.outcomes.failures) == 4
+
+
+async def test_a_redelivered_dead_letter_is_sent_once_more_as_attempt_one() -> None:
+    down = handler("*", url="http://down")
+    w = world(down, down=["HTTP 500", "HTTP 500", "HTTP 500", "HTTP 500", "HTTP 502"])
+    event = envelope()
+    await w.delivery.deliver(event)
+    assert len(w.outcomes.dead) == 1
+    w.receivers.requests.clear()
+
+    failed = await w.delivery.redeliver(down, event)
+    assert (failed.delivered, failed.attempts, failed.error) == (False, 1, "HTTP 502")
+    again = await w.delivery.redeliver(down, event)  # the receiver answers 2xx now
+
+    assert (again.delivered, again.attempts, again.error) == (True, 1, None)
+    assert [h["X-CQRS-Delivery"] for _, _, h in w.receivers.requests] == ["1", "1"]
+    assert {h["webhook-id"] for _, _, h in w.receivers.requests} == {event.event_id}
+    assert w.outcomes.delivered_to == [down.id]
+    assert len(w.outcomes.dead) == 1  # the caller keeps or removes the dead letter
 
 
 async def test_every_matching_handler_gets_the_event_and_no_other_does() -> None:

@@ -75,6 +75,22 @@ class WebhookOutcomes:
             async for doc in cursor.limit(limit)
         ]
 
+    async def dead_letter(self, dead_letter_id: str) -> tuple[str, EventEnvelope] | None:
+        """A given-up delivery's handler id and event; None when there is none."""
+        doc = await self._db[DEAD_LETTERS].find_one({"_id": dead_letter_id})
+        if doc is None:
+            return None
+        return doc["handler_id"], EventEnvelope.model_validate(doc["event"])
+
+    async def forget(self, dead_letter_id: str) -> None:
+        """Remove a dead letter (its delivery succeeded after all)."""
+        await self._db[DEAD_LETTERS].delete_one({"_id": dead_letter_id})
+
+    async def redrive_failed(self, dead_letter_id: str, error: str) -> None:
+        """A re-drive failed too: the dead letter stays, with this error as its last."""
+        update = {"$set": {"last_error": error[:MAX_ERROR]}}
+        await self._db[DEAD_LETTERS].update_one({"_id": dead_letter_id}, update)
+
     async def _count(self, handler: EventHandler, update: dict[str, Any]) -> None:
         """Counters are best effort: a read-store hiccup never fails a delivery."""
         try:

@@ -16,7 +16,13 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_contracts.handlers import HandlerAction, HandlerAuditEntry
-from cqrs_contracts.webhooks import EventHandlerRegistration, EventHandlerStats, EventHandlerView
+from cqrs_contracts.webhooks import (
+    MAX_SECRETS,
+    EventHandlerRegistration,
+    EventHandlerStats,
+    EventHandlerView,
+    SecretView,
+)
 from projector.application.webhooks import EventHandler, aware, mask, select
 
 log = logging.getLogger("projector.webhooks")
@@ -31,12 +37,21 @@ def _now() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
+def _secrets(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """A handler's active secrets, oldest first: `{n, secret, added_at}` each (a document
+    written before rotation existed has its one `secret`, number 1)."""
+    found: list[dict[str, Any]] | None = doc.get("secrets")
+    if found:
+        return found
+    return [{"n": 1, "secret": doc["secret"], "added_at": doc["created_at"]}]
+
+
 def _handler(doc: dict[str, Any]) -> EventHandler:
     return EventHandler(
         id=doc["_id"],
         event_types=tuple(doc["event_types"]),
         url=doc["url"],
-        secret=doc["secret"],
+        secrets=tuple(s["secret"] for s in _secrets(doc)),
         created_at=aware(doc["created_at"]),
         name=doc.get("name"),
         created_by=doc.get("created_by"),
@@ -51,6 +66,10 @@ def _declaration(handler: EventHandler) -> dict[str, Any]:
         "event_types": list(handler.event_types),
         "url": handler.url,
     }
+
+
+class TooManySecretsError(Exception):
+    """A handler already has the most active secrets it may have."""
 
 
 class WebhookRegistry:
@@ -71,7 +90,7 @@ class WebhookRegistry:
             id=uuid.uuid4().hex,
             event_types=tuple(registration.event_types),
             url=registration.url,
-            secret=registration.secret,
+            secrets=(registration.secret,),
             created_at=_now(),
             name=registration.name,
             created_by=who,
@@ -81,7 +100,9 @@ class WebhookRegistry:
             "name": handler.name,
             "event_types": list(handler.event_types),
             "url": handler.url,
-            "secret": handler.secret,
+            "secret": registration.secret,  # the oldest active, for older replicas
+            "secrets": [{"n": 1, "secret": registration.secret, "added_at": handler.created_at}],
+            "next_secret": 2,
             "created_at": handler.created_at,
             "created_by": who,
             "stats": EventHandlerStats().model_dump(),
@@ -100,6 +121,52 @@ class WebhookRegistry:
         await self._audit(who, HandlerAction.UNREGISTER, _declaration(handler))
         await self.reload()
         return handler
+
+    async def add_secret(self, handler_id: str, secret: str, who: str | None) -> int | None:
+        """Make `secret` active too (every delivery is signed with each active secret);
+        its number, or None when there is no such handler. Raises TooManySecretsError."""
+        doc = await self._db[HANDLERS].find_one({"_id": handler_id})
+        if doc is None:
+            return None
+        active = _secrets(doc)
+        if len(active) >= MAX_SECRETS:
+            raise TooManySecretsError(f"a handler has at most {MAX_SECRETS} active secrets")
+        n = max(int(doc.get("next_secret", 2)), *(int(s["n"]) + 1 for s in active))
+        active = [*active, {"n": n, "secret": secret, "added_at": _now()}]
+        await self._store_secrets(handler_id, active, n + 1)
+        what = {**_declaration(_handler(doc)), "secret_added": n}
+        await self._audit(who, HandlerAction.REPLACE, what)
+        await self.reload()
+        return n
+
+    async def retire_secret(self, handler_id: str, n: int, who: str | None) -> bool | None:
+        """Stop signing with secret `n`: True when retired, False when it is the handler's
+        last active secret (kept: a handler always signs), None when there is no such
+        handler or secret."""
+        doc = await self._db[HANDLERS].find_one({"_id": handler_id})
+        if doc is None:
+            return None
+        active = _secrets(doc)
+        left = [s for s in active if s["n"] != n]
+        if len(left) == len(active):
+            return None
+        if not left:
+            return False
+        await self._store_secrets(handler_id, left, int(doc.get("next_secret", n + 1)))
+        what = {**_declaration(_handler(doc)), "secret_retired": n}
+        await self._audit(who, HandlerAction.REPLACE, what)
+        await self.reload()
+        return True
+
+    async def _store_secrets(
+        self, handler_id: str, active: list[dict[str, Any]], next_secret: int
+    ) -> None:
+        update = {"secrets": active, "secret": active[0]["secret"], "next_secret": next_secret}
+        await self._db[HANDLERS].update_one({"_id": handler_id}, {"$set": update})
+
+    def current(self, handler_id: str) -> EventHandler | None:
+        """The registered handler with that id, as this replica last read it."""
+        return self._current.get(handler_id)
 
     async def unsubscribe(self, event_type: str, who: str | None) -> dict[str, list[str]]:
         """Take `event_type` off every handler: a handler left with no type is removed,
@@ -132,7 +199,11 @@ class WebhookRegistry:
                 name=doc.get("name"),
                 event_types=doc["event_types"],
                 url=doc["url"],
-                secret=mask(doc["secret"]),
+                secret=mask(_secrets(doc)[0]["secret"]),
+                secrets=[
+                    SecretView(n=s["n"], secret=mask(s["secret"]), added_at=s["added_at"])
+                    for s in _secrets(doc)
+                ],
                 created_at=doc["created_at"],
                 created_by=doc.get("created_by"),
                 stats=EventHandlerStats.model_validate(doc.get("stats") or {}),

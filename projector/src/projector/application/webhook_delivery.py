@@ -5,6 +5,7 @@ which keeps each handler's events in order per partition (per aggregate)."""
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,6 +45,16 @@ class DeliveryLog(Protocol):
 
 
 @dataclass(frozen=True)
+class Outcome:
+    """What became of one delivery: delivered at attempt `attempts`, or not (dead-lettered
+    after `attempts`, or its handler was unregistered meanwhile) with the last error."""
+
+    delivered: bool
+    attempts: int
+    error: str | None
+
+
+@dataclass(frozen=True)
 class RetryPolicy:
     max_attempts: int
     base_delay: float
@@ -57,13 +68,16 @@ class WebhookDelivery:
         sender: Sender,
         outcomes: DeliveryLog,
         policy: RetryPolicy,
+        *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._handlers = handlers
         self._sender = sender
         self._outcomes = outcomes
         self._policy = policy
         self._sleep = sleep
+        self._clock = clock
 
     async def deliver(self, envelope: EventEnvelope) -> int:
         """Deliver `envelope` to every handler that wants it (or dead-letter it); how many
@@ -78,23 +92,37 @@ class WebhookDelivery:
                 raise result
         return len(handlers)
 
+    async def redeliver(self, handler: EventHandler, envelope: EventEnvelope) -> Outcome:
+        """Send a dead-lettered `envelope` to `handler` once more, as attempt 1: one
+        attempt (bounded by the sender's timeout), so an operator's request answers
+        within its own time limit; the caller keeps or removes the dead letter."""
+        body = body_of(envelope)
+        headers = request_headers(handler, envelope, body, 1, self._clock())
+        try:
+            await self._sender.post(handler.url, body, headers)
+        except DeliveryFailedError as failure:
+            await self._outcomes.failed(handler, str(failure), datetime.now(UTC))
+            return Outcome(delivered=False, attempts=1, error=str(failure))
+        await self._outcomes.delivered(handler, datetime.now(UTC))
+        return Outcome(delivered=True, attempts=1, error=None)
+
     async def _deliver_one(
         self, handler: EventHandler, envelope: EventEnvelope, body: bytes
-    ) -> None:
+    ) -> Outcome:
         error = ""
         for attempt in range(1, self._policy.max_attempts + 1):
             if attempt > 1 and not self._handlers.is_registered(handler.id):
-                return  # unregistered while its retries were under way
+                # unregistered while its retries were under way
+                return Outcome(delivered=False, attempts=attempt - 1, error=error)
+            headers = request_headers(handler, envelope, body, attempt, self._clock())
             try:
-                await self._sender.post(
-                    handler.url, body, request_headers(handler, envelope, body, attempt)
-                )
+                await self._sender.post(handler.url, body, headers)
             except DeliveryFailedError as failure:
                 error = str(failure)
                 await self._outcomes.failed(handler, error, datetime.now(UTC))
             else:
                 await self._outcomes.delivered(handler, datetime.now(UTC))
-                return
+                return Outcome(delivered=True, attempts=attempt, error=None)
             if attempt < self._policy.max_attempts:
                 policy = self._policy
                 await self._sleep(backoff(attempt, policy.base_delay, policy.max_delay))
@@ -106,3 +134,4 @@ class WebhookDelivery:
             error,
         )
         await self._outcomes.dead_lettered(handler, envelope, self._policy.max_attempts, error)
+        return Outcome(delivered=False, attempts=self._policy.max_attempts, error=error)

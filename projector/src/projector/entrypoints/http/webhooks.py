@@ -1,17 +1,19 @@
 """Webhook event handlers (admin only): register, list with delivery stats, remove by
-event type or by id; dead-lettered deliveries and the audit trail."""
+event type or by id, rotate secrets (add one, retire one); dead-lettered deliveries (list,
+re-drive) and the audit trail."""
 
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from pydantic import ValidationError
 
-from cqrs_contracts.webhooks import EventHandlerRegistration
+from cqrs_contracts.webhooks import EventHandlerRegistration, SecretAddition
 from cqrs_http.auth import ADMIN, actor
 from cqrs_http.errors import field_errors, invalid_input
+from projector.adapters.webhook_registry import TooManySecretsError
 from projector.adapters.webhook_targets import ForbiddenTargetError
 from projector.application.webhooks import mask
 from projector.bootstrap import Container, Webhooks
@@ -52,7 +54,7 @@ class EventHandlerController(Controller):
             "name": handler.name,
             "event_types": list(handler.event_types),
             "url": handler.url,
-            "secret": mask(handler.secret),
+            "secret": mask(handler.secrets[0]),
             "created_at": handler.created_at.isoformat(),
             "created_by": handler.created_by,
         }
@@ -85,6 +87,81 @@ class EventHandlerController(Controller):
         if await webhooks.registry.unregister(handler_id, actor(request)) is None:
             raise NotFoundException(f"no event handler {handler_id}")
         return {"removed": [handler_id]}
+
+    @post(
+        "/by-id/{handler_id:str}/secrets",
+        status_code=201,
+        summary="Add a secret: deliveries are signed with it too until one is retired",
+    )
+    async def add_secret(
+        self,
+        request: Request[Any, Any, Any],
+        handler_id: FromPath[str],
+        data: JSONBody[dict[str, Any]],
+        webhooks: NamedDependency[Webhooks],
+    ) -> Response[dict[str, Any]]:
+        try:
+            addition = SecretAddition.model_validate(data)
+        except ValidationError as invalid:
+            raise invalid_input("invalid secret", field_errors(invalid)) from invalid
+        try:
+            n = await webhooks.registry.add_secret(handler_id, addition.secret, actor(request))
+        except TooManySecretsError as full:
+            raise ClientException(str(full), status_code=409) from full
+        if n is None:
+            raise NotFoundException(f"no event handler {handler_id}")
+        body = {"handler_id": handler_id, "n": n, "secret": mask(addition.secret)}
+        return Response(body, status_code=201)
+
+    @delete(
+        "/by-id/{handler_id:str}/secrets/{n:int}",
+        status_code=200,
+        summary="Retire a secret: deliveries are no longer signed with it",
+    )
+    async def retire_secret(
+        self,
+        request: Request[Any, Any, Any],
+        handler_id: FromPath[str],
+        n: FromPath[int],
+        webhooks: NamedDependency[Webhooks],
+    ) -> dict[str, Any]:
+        retired = await webhooks.registry.retire_secret(handler_id, n, actor(request))
+        if retired is None:
+            raise NotFoundException(f"no secret {n} of event handler {handler_id}")
+        if not retired:
+            message = "the last active secret cannot be retired: add another first"
+            raise ClientException(message, status_code=409)
+        return {"handler_id": handler_id, "retired": n}
+
+    @post(
+        "/dead-letters/{dead_letter_id:str}/retry",
+        status_code=200,
+        summary="Deliver a dead letter again (one attempt, numbered 1); removed if delivered",
+    )
+    async def retry_dead_letter(
+        self, dead_letter_id: FromPath[str], webhooks: NamedDependency[Webhooks]
+    ) -> dict[str, Any]:
+        found = await webhooks.outcomes.dead_letter(dead_letter_id)
+        if found is None:
+            raise NotFoundException(f"no dead letter {dead_letter_id}")
+        handler_id, envelope = found
+        await webhooks.registry.reload()
+        handler = webhooks.registry.current(handler_id)
+        if handler is None:
+            raise ClientException(
+                f"event handler {handler_id} is no longer registered", status_code=409
+            )
+        outcome = await webhooks.delivery.redeliver(handler, envelope)
+        if outcome.delivered:
+            await webhooks.outcomes.forget(dead_letter_id)
+        else:
+            await webhooks.outcomes.redrive_failed(dead_letter_id, outcome.error or "")
+        return {
+            "id": dead_letter_id,
+            "delivered": outcome.delivered,
+            "attempts": outcome.attempts,
+            "last_error": outcome.error,
+        }
 
     @get("/dead-letters", summary="Deliveries given up after the last attempt, newest first")
     async def dead_letters(
