@@ -85,7 +85,9 @@ async def test_metrics_count_requests_by_route_and_status(
     def count(text: str, path: str, status: int) -> float:
         for line in text.splitlines():
             if line.startswith("cqrs_requests_total{") and (
-                f'path="{path}"' in line and f'status_code="{status}"' in line
+                'app_name="command-service"' in line  # one registry holds every app's
+                and f'path="{path}"' in line
+                and f'status_code="{status}"' in line
             ):
                 return float(line.rsplit(" ", 1)[1])
         return 0.0
