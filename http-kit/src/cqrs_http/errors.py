@@ -1,11 +1,11 @@
 """Every error leaves as {"error": {code, message, details}}; no stack trace ever does."""
 
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from cqrs_contracts.errors import ErrorCode, error_body
 from cqrs_http.logs import request_id_var
@@ -108,3 +108,14 @@ def field_errors(error: ValidationError, prefix: str = "") -> list[dict[str, str
 def invalid_input(message: str, fields: list[dict[str, str]]) -> ValidationException:
     """A 422 whose details list every invalid field."""
     return ValidationException(message, extra=fields, status_code=422)
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def parsed(model: type[Model], data: Any, message: str) -> Model:
+    """`data` as `model`, or the 422 (`message`) naming every invalid field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as invalid:
+        raise invalid_input(message, field_errors(invalid)) from invalid

@@ -7,6 +7,7 @@ first request, answering the count and the seconds left. INCR is atomic, so repl
 never lose each other's counts."""
 
 import re
+from functools import cache
 from ipaddress import ip_address, ip_network
 from typing import Any
 
@@ -88,6 +89,12 @@ class TrustedProxies:
         return real or peer
 
 
+@cache
+def trusted_proxies(entries: tuple[str, ...]) -> TrustedProxies:
+    """One parsed set per configured list (asked per request or connection)."""
+    return TrustedProxies(list(entries))
+
+
 def client_of(scope: Scope, proxies: TrustedProxies) -> str:
     """Whose budget a request counts against: the token's subject, else its address."""
     user = scope.get("user")
@@ -105,7 +112,8 @@ def group_of(path: str) -> str:
 
 def rate_limits(security: SecuritySettings, redis: Redis, prefix: str) -> list[Any]:
     """The rate-limit middleware (a list: empty when limits are off)."""
-    limits, proxies = security.rate_limits, TrustedProxies(security.trusted_proxies)
+    limits = security.rate_limits
+    proxies = trusted_proxies(tuple(security.trusted_proxies))
     if not limits.enabled:
         return []
     budget = {group: int(getattr(limits, group)) for group in (*GROUPS, "default")}

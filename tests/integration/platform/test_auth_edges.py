@@ -30,21 +30,28 @@ READ = {  # a reader route on each service
 SERVICES = list(READ)
 
 
+def claims_of(
+    settings: Settings, sub: str, roles: list[str], *, expires: bool = True
+) -> dict[str, Any]:
+    """What the platform's issuer puts in a token (`exp` in ten minutes, unless not)."""
+    security = settings.security
+    claims: dict[str, Any] = {
+        "sub": sub,
+        "roles": roles,
+        "iss": security.jwt_issuer,
+        "aud": security.jwt_audience,
+        "iat": int(time.time()),
+    }
+    return claims | ({"exp": int(time.time() + 600)} if expires else {})
+
+
 def unsigned(settings: Settings, roles: list[str]) -> str:
     """A well-formed token whose header says `alg: none` and that carries no signature."""
 
     def part(value: dict[str, Any]) -> str:
         return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
 
-    security = settings.security
-    claims = {
-        "sub": "mallory",
-        "roles": roles,
-        "iss": security.jwt_issuer,
-        "aud": security.jwt_audience,
-        "iat": int(time.time()),
-        "exp": int(time.time() + 600),
-    }
+    claims = claims_of(settings, "mallory", roles)
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
 
 
@@ -102,15 +109,8 @@ async def test_a_token_without_exp_is_refused(
     apps: tuple[Settings, dict[str, AsyncTestClient]], service: str
 ) -> None:
     settings, clients = apps
-    security = settings.security
-    claims = {
-        "sub": "no-expiry",
-        "roles": ["admin"],
-        "iss": security.jwt_issuer,
-        "aud": security.jwt_audience,
-        "iat": int(time.time()),
-    }
-    forever = jwt.encode(claims, security.jwt_secret, algorithm="HS256")
+    claims = claims_of(settings, "no-expiry", ["admin"], expires=False)
+    forever = jwt.encode(claims, settings.security.jwt_secret, algorithm="HS256")
     assert await get(clients[service], service, headers=bearer(forever)) == 401
 
 
@@ -146,15 +146,7 @@ async def test_hs256_signed_with_the_rs256_public_key_is_refused(
     an HS256 token with it as the HMAC secret."""
     private, public = rsa_keys
     settings = secured(CQRS__SECURITY__JWT_ALGORITHM="RS256", CQRS__SECURITY__JWT_PUBLIC_KEY=public)
-    security = settings.security
-    claims = {
-        "sub": "mallory",
-        "roles": ["admin"],
-        "iss": security.jwt_issuer,
-        "aud": security.jwt_audience,
-        "iat": int(time.time()),
-        "exp": int(time.time() + 600),
-    }
+    claims = claims_of(settings, "mallory", ["admin"])
     genuine = jwt.encode(claims, private, algorithm="RS256")
     confused = hmac_with_public_key(claims, public)
     factory = {"command": command_app, "projector": projector_app, "query": query_app}[service]

@@ -7,13 +7,12 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
-from pydantic import ValidationError
 
 from command_service.adapters.log_reader import CommandFilter, LogReader
 from command_service.application.service import Caller, CommandService
 from cqrs_contracts.envelopes import CommandRequest
 from cqrs_http.auth import READER, WRITER, actor
-from cqrs_http.errors import field_errors, invalid_input
+from cqrs_http.errors import parsed
 from cqrs_http.logs import bind_command
 from cqrs_http.telemetry import traceparent_now
 
@@ -32,10 +31,7 @@ class CommandController(Controller):
         data: JSONBody[dict[str, Any]],
         commands: NamedDependency[CommandService],
     ) -> Response[dict[str, Any]]:
-        try:
-            command = CommandRequest.model_validate(data)
-        except ValidationError as invalid:
-            raise invalid_input("invalid command envelope", field_errors(invalid)) from invalid
+        command = parsed(CommandRequest, data, "invalid command envelope")
         bind_command(command.id)
         caller = Caller(
             actor=actor(request),

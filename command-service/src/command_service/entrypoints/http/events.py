@@ -6,14 +6,13 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
-from pydantic import ValidationError
 
 from command_service.adapters.log_reader import EventFilter, LogReader
 from command_service.application.event_import import EventImporter
 from command_service.application.service import RejectedError
 from cqrs_contracts.envelopes import AppendEventRequest
 from cqrs_http.auth import ADMIN, READER, actor
-from cqrs_http.errors import field_errors, invalid_input
+from cqrs_http.errors import parsed
 
 Limit = Annotated[int, Parameter(ge=1, le=100)]
 
@@ -35,10 +34,7 @@ class EventController(Controller):
         data: JSONBody[dict[str, Any]],
         importer: NamedDependency[EventImporter],
     ) -> Response[dict[str, Any]]:
-        try:
-            body = AppendEventRequest.model_validate(data)
-        except ValidationError as invalid:
-            raise invalid_input("invalid event", field_errors(invalid)) from invalid
+        body = parsed(AppendEventRequest, data, "invalid event")
         try:
             stored = await importer.append(body, actor(request))
         except RejectedError as rejected:

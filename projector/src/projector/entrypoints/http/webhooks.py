@@ -8,11 +8,10 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
-from pydantic import ValidationError
 
 from cqrs_contracts.webhooks import EventHandlerRegistration, SecretAddition
 from cqrs_http.auth import ADMIN, actor
-from cqrs_http.errors import field_errors, invalid_input
+from cqrs_http.errors import invalid_input, parsed
 from projector.adapters.webhook_registry import TooManySecretsError
 from projector.adapters.webhook_targets import ForbiddenTargetError
 from projector.application.webhooks import mask
@@ -39,10 +38,7 @@ class EventHandlerController(Controller):
         data: JSONBody[dict[str, Any]],
         webhooks: NamedDependency[Webhooks],
     ) -> Response[dict[str, Any]]:
-        try:
-            registration = EventHandlerRegistration.model_validate(data)
-        except ValidationError as invalid:
-            raise invalid_input("invalid event handler", field_errors(invalid)) from invalid
+        registration = parsed(EventHandlerRegistration, data, "invalid event handler")
         try:
             await webhooks.sender.policy.check_url(registration.url)
         except ForbiddenTargetError as refused:
@@ -100,10 +96,7 @@ class EventHandlerController(Controller):
         data: JSONBody[dict[str, Any]],
         webhooks: NamedDependency[Webhooks],
     ) -> Response[dict[str, Any]]:
-        try:
-            addition = SecretAddition.model_validate(data)
-        except ValidationError as invalid:
-            raise invalid_input("invalid secret", field_errors(invalid)) from invalid
+        addition = parsed(SecretAddition, data, "invalid secret")
         try:
             n = await webhooks.registry.add_secret(handler_id, addition.secret, actor(request))
         except TooManySecretsError as full:

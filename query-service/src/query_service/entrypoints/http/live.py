@@ -43,7 +43,7 @@ from cqrs_contracts import channels as ch
 from cqrs_contracts.read_models import READ_MODELS
 from cqrs_contracts.settings import WebSocketSettings
 from cqrs_http.auth import READER
-from cqrs_http.limits import TrustedProxies
+from cqrs_http.limits import trusted_proxies
 from cqrs_http.telemetry import span_under
 from cqrs_http.ws_token import accepted_subprotocol
 from query_service.bootstrap import Container
@@ -179,7 +179,8 @@ async def live_updates(
     settings = container.settings
     limits = settings.websocket
     await socket.accept(subprotocols=accepted_subprotocol(socket.scope))
-    address = TrustedProxies(settings.security.trusted_proxies).client_address(socket.scope)
+    proxies = trusted_proxies(tuple(settings.security.trusted_proxies))
+    address = proxies.client_address(socket.scope)
     open_here: Counter[str] = socket.app.state.setdefault(CONNECTIONS, Counter())
     if open_here[address] >= limits.max_connections_per_client:
         await socket.close(code=1008, reason="too many connections from this address")

@@ -7,11 +7,10 @@ from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
-from pydantic import ValidationError
 
 from cqrs_contracts.queries import QueryRequest
 from cqrs_http.auth import READER, actor
-from cqrs_http.errors import field_errors, invalid_input
+from cqrs_http.errors import parsed
 from query_service.adapters.query_log import QueryLog
 from query_service.queries.service import QueryService
 
@@ -28,10 +27,7 @@ class QueryController(Controller):
         data: JSONBody[dict[str, Any]],
         queries: NamedDependency[QueryService],
     ) -> Response[bytes]:
-        try:
-            body = QueryRequest.model_validate(data)
-        except ValidationError as invalid:
-            raise invalid_input("invalid query envelope", field_errors(invalid)) from invalid
+        body = parsed(QueryRequest, data, "invalid query envelope")
         headers = request.headers
         answer = await queries.run(
             body,
