@@ -12,9 +12,11 @@ from command_service.adapters.outbox_relay import OutboxRelay
 from command_service.adapters.retention import Retention
 from command_service.adapters.write_store import SqlWriteStore
 from command_service.application.event_import import EventImporter
-from command_service.application.handler_registry import CommandRegistry
+from command_service.application.handler_registry import command_registry
 from command_service.application.service import CommandService
+from cqrs_contracts.handlers import CommandDeclaration
 from cqrs_contracts.settings import Settings
+from cqrs_http.handlers.registry import HandlerRegistry
 
 
 @dataclass
@@ -28,7 +30,9 @@ class Container:
     reader: LogReader
     redis: Redis  # shared rate-limit counters
     retention: Retention
-    handlers: CommandRegistry  # declared and disabled command types, shared by replicas
+    handlers: HandlerRegistry[
+        CommandDeclaration
+    ]  # declared and disabled command types, shared by replicas
 
 
 def make_engine(settings: Settings) -> AsyncEngine:
@@ -71,5 +75,5 @@ def build(settings: Settings) -> Container:
             socket_connect_timeout=settings.redis.connect_timeout,
         ),
         retention=Retention(engine, settings.cqrs.max_commands),
-        handlers=CommandRegistry(SqlHandlerStore(engine), commands),
+        handlers=command_registry(SqlHandlerStore(engine), commands),
     )

@@ -8,15 +8,17 @@ from pymongo.asynchronous.database import AsyncDatabase
 from redis.asyncio import Redis
 
 from cqrs_contracts import channels as ch
+from cqrs_contracts.handlers import QueryDeclaration
+from cqrs_contracts.queries import QUERY_TYPES
 from cqrs_contracts.read_models import ChangeNotification
 from cqrs_contracts.settings import Settings
+from cqrs_http.handlers.registry import HandlerRegistry
 from query_service.adapters.cache import ReadCache
 from query_service.adapters.consistency import ConsistencyWaiter
 from query_service.adapters.corrections import Corrections
 from query_service.adapters.handler_store import MongoHandlerStore
 from query_service.adapters.query_log import QueryLog
 from query_service.adapters.read_store import ReadStore
-from query_service.queries.registry import QueryRegistry
 from query_service.queries.service import QueryService
 
 
@@ -27,7 +29,10 @@ class Container:
     redis: Redis
     queries: QueryService
     corrections: Corrections
-    handlers: QueryRegistry  # declared and disabled query types, shared by replicas
+    handler_store: MongoHandlerStore
+    handlers: HandlerRegistry[
+        QueryDeclaration
+    ]  # declared and disabled query types, shared by replicas
     live_clients: int = 0
 
     @property
@@ -79,5 +84,6 @@ def build(settings: Settings) -> Container:
         ),
         settings=settings,
     )
-    handlers = QueryRegistry(MongoHandlerStore(db), queries)
-    return Container(settings, mongo, redis, queries, Corrections(db), handlers)
+    handler_store = MongoHandlerStore(db)
+    handlers = HandlerRegistry("query", handler_store, QueryDeclaration, QUERY_TYPES, queries.use)
+    return Container(settings, mongo, redis, queries, Corrections(db), handler_store, handlers)

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from command_service.adapters import tables as t
 from command_service.adapters.event_codec import naive_utc, utc
-from command_service.application.ports import HandlerRow
 from cqrs_contracts.handlers import HandlerAction, HandlerAuditEntry
+from cqrs_http.handlers.store import HandlerRow, put_action
 
 KIND = "command"
 
@@ -59,10 +59,7 @@ class SqlHandlerStore:
             existing = await conn.scalar(
                 select(handlers.c.name).where(handlers.c.name == row.name).with_for_update()
             )
-            if row.built_in:
-                action = HandlerAction.ENABLE if row.enabled else HandlerAction.DISABLE
-            else:
-                action = HandlerAction.REPLACE if existing else HandlerAction.REGISTER
+            action = put_action(row, existed=existing is not None)
             values = {
                 "name": row.name,
                 "declaration": row.declaration,

@@ -9,7 +9,6 @@ from typing import Any, Protocol
 from command_service.domain.decisions import StreamChange, UniqueClaim
 from command_service.domain.model import Aggregate
 from cqrs_contracts.envelopes import EventEnvelope, EventMetadata
-from cqrs_contracts.handlers import HandlerAction, HandlerAuditEntry
 
 
 class VersionConflictError(Exception):
@@ -132,29 +131,3 @@ class CommandListener(Protocol):
 
 
 EventStream = AsyncIterator[EventEnvelope]
-
-
-@dataclass(frozen=True)
-class HandlerRow:
-    """A stored handler: a declared command, or a built-in one's enabled flag."""
-
-    name: str
-    declaration: dict[str, Any] | None
-    enabled: bool
-    built_in: bool
-    updated_at: datetime
-
-
-class HandlerStore(Protocol):
-    """Where the registered command handlers live; every change is audited with it."""
-
-    async def rows(self) -> list[HandlerRow]: ...
-
-    async def put(self, row: HandlerRow, actor: str | None) -> HandlerAction:
-        """Insert or replace the row, audited as register, replace, enable or disable."""
-
-    async def remove(self, name: str, actor: str | None) -> bool:
-        """Delete a declared handler's row, audited as unregister; False if there was none."""
-
-    async def audit(self, name: str | None, limit: int) -> list[HandlerAuditEntry]:
-        """The newest audit entries first (of one handler when `name` is given)."""

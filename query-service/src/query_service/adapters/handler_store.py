@@ -1,7 +1,6 @@
 """Registered query handlers in the read store (collection `query_handlers`), each change
 audited in `handler_audit`. (MySQL is the write side's; the query-service never sees it.)"""
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,20 +8,10 @@ from pymongo import DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from cqrs_contracts.handlers import HandlerAction, HandlerAuditEntry
+from cqrs_http.handlers.store import HandlerRow, put_action
 
 HANDLERS, AUDIT = "query_handlers", "handler_audit"
 KIND = "query"
-
-
-@dataclass(frozen=True)
-class HandlerRow:
-    """A stored handler: a declared query, or a built-in one's enabled flag."""
-
-    name: str
-    declaration: dict[str, Any] | None
-    enabled: bool
-    built_in: bool
-    updated_at: datetime
 
 
 def _row(doc: dict[str, Any]) -> HandlerRow:
@@ -57,10 +46,7 @@ class MongoHandlerStore:
         before = await self._handlers.find_one_and_replace(
             {"_id": row.name}, body, upsert=True, return_document=ReturnDocument.BEFORE
         )
-        if row.built_in:
-            action = HandlerAction.ENABLE if row.enabled else HandlerAction.DISABLE
-        else:
-            action = HandlerAction.REGISTER if before is None else HandlerAction.REPLACE
+        action = put_action(row, existed=before is not None)
         await self._record(row.name, action, actor, row.declaration)
         return action
 

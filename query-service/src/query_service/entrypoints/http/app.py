@@ -39,7 +39,7 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
         await init_documents(container.db)
         await container.queries.log.ensure_indexes()
         with contextlib.suppress(Exception):  # else the refresh task retries and logs
-            await container.handlers.store.ensure_indexes()
+            await container.handler_store.ensure_indexes()
             await container.handlers.refresh()
         container.queries.log.start()
         trimmer = asyncio.create_task(_trim_every(container), name="query-log-retention")
