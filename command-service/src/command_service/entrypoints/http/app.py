@@ -23,7 +23,7 @@ from command_service.migrations import upgrade_to_head
 from cqrs_contracts.errors import ErrorCode
 from cqrs_contracts.settings import Settings, load_settings
 from cqrs_http.errors import error_response
-from cqrs_http.platform import platform_kwargs
+from cqrs_http.platform import PlatformPlugin
 from cqrs_http.shutdown import bounded, stop_tasks
 
 log = logging.getLogger("command_service")
@@ -71,15 +71,11 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
 
 def create_app(settings: Settings | None = None) -> Litestar:
     container = build(settings or load_settings())
-    kit = platform_kwargs(
+    platform = PlatformPlugin(
         container.settings, container.redis, "command-service", (OperationalError, KafkaError)
-    )
-    kit["exception_handlers"][BadCursorError] = lambda _, exc: error_response(
-        400, ErrorCode.BAD_REQUEST, str(exc)
     )
     return Litestar(
         route_handlers=[
-            *kit.pop("route_handlers"),
             CommandController,
             EventController,
             CommandHandlerController,
@@ -96,6 +92,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "registry": Provide(lambda: container.handlers, sync_to_thread=False),
         },
         lifespan=[_lifespan(container)],
+        exception_handlers={
+            BadCursorError: lambda _, exc: error_response(400, ErrorCode.BAD_REQUEST, str(exc))
+        },
         openapi_config=OpenAPIConfig(title="CQRS command-service", version="1.0.0"),
-        **kit,
+        plugins=[platform],
+        request_max_body_size=platform.request_max_body_size,
     )

@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 
 from cqrs_contracts.settings import Settings, load_settings
 from cqrs_http.auth import ADMIN
-from cqrs_http.platform import platform_kwargs
+from cqrs_http.platform import PlatformPlugin
 from cqrs_http.shutdown import bounded, stop_tasks
 from projector.adapters.dead_letters import read_dead_letters, redrive
 from projector.bootstrap import Container, build, close, watch_rebuilds
@@ -84,12 +84,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         container.broker, container.projector, container.settings
     )
     webhooks = install_webhooks(container)
-    kit = platform_kwargs(
+    platform = PlatformPlugin(
         container.settings, container.redis, "projector", (PyMongoError, RedisError, KafkaError)
     )
     return Litestar(
         route_handlers=[
-            *kit.pop("route_handlers"),
             liveness,
             status,
             list_dead_letters,
@@ -102,5 +101,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         dependencies={"container": Provide(lambda: container, sync_to_thread=False)},
         lifespan=[_lifespan(container), webhooks],
-        **kit,
+        plugins=[platform],
+        request_max_body_size=platform.request_max_body_size,
     )

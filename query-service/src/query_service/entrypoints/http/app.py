@@ -14,7 +14,7 @@ from pymongo.errors import PyMongoError
 from redis.exceptions import RedisError
 
 from cqrs_contracts.settings import Settings, load_settings
-from cqrs_http.platform import platform_kwargs
+from cqrs_http.platform import PlatformPlugin
 from cqrs_http.shutdown import bounded, stop_tasks
 from query_service.adapters.documents import init_documents
 from query_service.bootstrap import Container, build
@@ -63,12 +63,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         subscriber_max_backlog=BACKLOG,
         subscriber_backlog_strategy="dropleft",
     )
-    kit = platform_kwargs(
+    platform = PlatformPlugin(
         container.settings, container.redis, "query-service", (PyMongoError, RedisError)
     )
     return Litestar(
         route_handlers=[
-            *kit.pop("route_handlers"),
             QueryController,
             ReadModelController,
             QueryHandlerController,
@@ -86,8 +85,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "query_log": Provide(lambda: container.queries.log, sync_to_thread=False),
             "registry": Provide(lambda: container.handlers, sync_to_thread=False),
         },
-        plugins=[channels],
+        plugins=[platform, channels],
+        request_max_body_size=platform.request_max_body_size,
         lifespan=[_lifespan(container)],
         openapi_config=OpenAPIConfig(title="CQRS query-service", version="1.0.0"),
-        **kit,
     )
