@@ -4,8 +4,9 @@ instead of N. A lone command goes at once (no timer, no added latency)."""
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
+
+from command_service.application.ports import BatchWriter
 
 Job = TypeVar("Job")
 Answer = TypeVar("Answer")
@@ -18,7 +19,7 @@ class GroupCommit(Generic[Job, Answer]):
 
     def __init__(
         self,
-        write: Callable[[list[Job]], Awaitable[list[Answer | BaseException]]],
+        write: BatchWriter[Job, Answer],
         max_batch: int,
         batches: int,
     ) -> None:

@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from command_service.domain.decisions import StreamChange, UniqueClaim
 from command_service.domain.model import Aggregate
@@ -123,6 +123,17 @@ class WriteStore(Protocol):
         self, record: CommandRecord, key: str | None, answer: StoredAnswer, expires_at: datetime
     ) -> StoredAnswer:
         """Log a rejected command and remember its answer; the first stored answer wins."""
+
+
+BatchJob = TypeVar("BatchJob")
+BatchAnswer = TypeVar("BatchAnswer")
+
+
+class BatchWriter(Protocol[BatchJob, BatchAnswer]):
+    """What group commit hands each batch to (the service's one-transaction write)."""
+
+    async def __call__(self, jobs: list[BatchJob], /) -> list[BatchAnswer | BaseException]:
+        """One answer, or the exception to raise, per job, in order."""
 
 
 class CommandListener(Protocol):
