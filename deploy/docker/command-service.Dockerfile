@@ -2,7 +2,7 @@
 # command-service: the write API with the in-process outbox relay (migrations at start when configured).
 # Built from the workspace root:  docker build -f deploy/docker/command-service.Dockerfile .
 # The image holds only command-service and the workspace packages it depends on
-# (cqrs-contracts, cqrs-http), installed from uv.lock into /app/.venv.
+# (cqrs-contracts, cqrs-http, cqrs-event-store), installed from uv.lock into /app/.venv.
 ARG PYTHON_IMAGE=python:3.11-slim
 
 FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
@@ -16,6 +16,7 @@ WORKDIR /src
 COPY pyproject.toml uv.lock ./
 COPY shared/pyproject.toml shared/
 COPY http-kit/pyproject.toml http-kit/
+COPY event-store/pyproject.toml event-store/
 COPY command-service/pyproject.toml command-service/
 COPY projector/pyproject.toml projector/
 COPY query-service/pyproject.toml query-service/
@@ -24,6 +25,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-dev --no-install-workspace --package command-service
 COPY shared/src shared/src
 COPY http-kit/src http-kit/src
+COPY event-store/src event-store/src
 COPY command-service/src command-service/src
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-dev --no-editable --package command-service

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from command_service.adapters import tables as t
+from cqrs_event_store import tables as t
 from tests.bench import load
 from tests.bench.system import BenchSystem
 

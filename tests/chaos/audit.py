@@ -16,9 +16,9 @@ from pymongo import AsyncMongoClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from command_service.adapters.tables import command_log, events, outbox
 from cqrs_contracts.read_models import UserReadModel
-from projector.adapters.event_source import EventSource
+from cqrs_event_store.reader import EventReader
+from cqrs_event_store.tables import command_log, events, outbox
 from projector.adapters.view_store import ViewStore
 from projector.application.consistency import Report, check
 from tests.chaos.load import Sent
@@ -146,7 +146,7 @@ async def stored_event_ids(engine: AsyncEngine) -> set[str]:
 
 
 async def from_read_models(numbers: Numbers, views: ViewStore, engine: AsyncEngine) -> Report:
-    report = await check(views, EventSource(engine))
+    report = await check(views, EventReader(engine))
     numbers.documents = report.documents
     numbers.mismatches = len(report.different)
     numbers.missing = len(report.missing)

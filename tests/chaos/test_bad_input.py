@@ -28,8 +28,8 @@ from schemathesis.core.result import Ok
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from command_service.adapters.tables import events
 from cqrs_contracts.queries import QUERY_TYPES
+from cqrs_event_store.tables import events
 from tests.chaos.bad_input import INJECTIONS, Findings
 from tests.chaos.system import System
 

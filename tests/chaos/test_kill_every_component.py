@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from command_service.adapters.tables import outbox
-from projector.adapters.event_source import EventSource
+from cqrs_event_store.reader import EventReader
+from cqrs_event_store.tables import outbox
 from projector.application.consistency import check
 from tests.chaos import audit
 from tests.chaos.load import PAYMENT, CommandLoad
@@ -95,7 +95,7 @@ async def settled(
                 status = (await admin.get(PROJECTIONS)).json()
                 lag = max(p["lag"] for p in status["projections"].values())
                 if left == 0 and lag == 0:
-                    report = await check(views, EventSource(engine))
+                    report = await check(views, EventReader(engine))
                     if report.consistent:
                         return
                     clock.note(

@@ -11,8 +11,8 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from cqrs_contracts.settings import Settings
+from cqrs_event_store.reader import EventReader
 from cqrs_http.shutdown import bounded
-from projector.adapters.event_source import EventSource
 from projector.adapters.mongo import make_client
 from projector.adapters.notifier import RedisNotifier
 from projector.adapters.rebuild_control import RebuildControl
@@ -34,7 +34,7 @@ class Container:
     redis: Redis
     broker: KafkaBroker
     views: ViewStore
-    events: EventSource
+    events: EventReader
     projector: Projector
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -57,7 +57,7 @@ def build(settings: Settings) -> Container:
     )
     broker = KafkaBroker(settings.kafka.bootstrap, client_id="projector")
     views = ViewStore(mongo[settings.database.mongodb.database])
-    events = EventSource(engine)
+    events = EventReader(engine)
     projector = Projector(
         views=[views],
         history=events,

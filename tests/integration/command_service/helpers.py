@@ -13,9 +13,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from command_service.adapters import tables
 from command_service.entrypoints.http.app import create_app
 from cqrs_contracts.settings import Settings
+from cqrs_event_store import tables
 
 COMMANDS = "/api/v1/cqrs/commands"
 EVENTS = "/api/v1/cqrs/events"

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from command_service.adapters.tables import events
 from cqrs_contracts.settings import Settings
+from cqrs_event_store.tables import events
 from tests.integration.command_service.helpers import (
     COMMANDS,
     command,

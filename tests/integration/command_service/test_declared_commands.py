@@ -17,10 +17,10 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from command_service.adapters import tables
 from command_service.entrypoints.http.app import create_app
 from cqrs_contracts.settings import Settings
 from cqrs_contracts.topics import HEADER_EVENT_TYPE
+from cqrs_event_store import tables
 from tests.integration.command_service.conftest import PrivateStore
 from tests.integration.command_service.helpers import (
     command,

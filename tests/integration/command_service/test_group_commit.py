@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from command_service.adapters import tables as t
 from command_service.adapters.batch_session import position_step
 from command_service.application.ports import StoredAnswer
 from command_service.application.service import Caller, CommandService
 from command_service.bootstrap import Container, build
 from cqrs_contracts.envelopes import CommandRequest
+from cqrs_event_store import tables as t
 from tests.integration.command_service.conftest import PrivateStore
 from tests.integration.command_service.helpers import unique_email
 

@@ -11,9 +11,9 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from command_service.adapters.tables import events, idempotency_keys
 from command_service.entrypoints.http.app import create_app
 from cqrs_contracts.settings import Settings
+from cqrs_event_store.tables import events, idempotency_keys
 from tests.integration.command_service.helpers import (
     COMMANDS,
     accept,

@@ -10,7 +10,6 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from command_service.adapters.tables import events, outbox
 from command_service.adapters.write_store import SqlWriteStore
 from command_service.application.command_handlers import process_payment
 from command_service.application.ports import VersionConflictError
@@ -18,6 +17,7 @@ from command_service.domain.decisions import Context
 from command_service.entrypoints.http.app import create_app
 from cqrs_contracts.commands import ProcessPayment
 from cqrs_contracts.envelopes import EventMetadata
+from cqrs_event_store.tables import events, outbox
 from tests.integration.command_service.conftest import PrivateStore
 from tests.integration.command_service.helpers import (
     accept,

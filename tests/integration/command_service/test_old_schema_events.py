@@ -9,7 +9,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from command_service.adapters.tables import events
+from cqrs_event_store.tables import events
 from tests.integration.command_service.helpers import (
     EVENTS,
     accept,

@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from command_service.adapters.kafka_publisher import KafkaPublisher, OutboxMessage
 from command_service.adapters.outbox_relay import OutboxRelay, Publisher
 from command_service.adapters.outbox_rows import OUTBOX_SHARDS
-from command_service.adapters.tables import events
 from command_service.adapters.write_store import SqlWriteStore
 from command_service.bootstrap import build
 from command_service.entrypoints.http.app import create_app
 from cqrs_contracts.envelopes import EventEnvelope, EventMetadata
+from cqrs_event_store.tables import events
 from tests.integration.command_service.conftest import PrivateStore
 from tests.integration.command_service.helpers import (
     accept,

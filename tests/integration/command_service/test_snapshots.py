@@ -8,9 +8,9 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from command_service.adapters.tables import snapshots
 from command_service.entrypoints.http.app import create_app
 from cqrs_contracts.settings import Settings
+from cqrs_event_store.tables import snapshots
 from tests.integration.command_service.helpers import (
     accept,
     command,

@@ -5,9 +5,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from command_service.adapters import tables as t
 from command_service.adapters.write_store import SqlWriteStore
 from command_service.application.ports import WriteStore
+from cqrs_event_store import tables as t
 from tests.support.write_store_contract import StoredRows, WriteStoreContract
 
 SNAPSHOT_EVERY = 3  # small, so the contract's streams cross snapshots

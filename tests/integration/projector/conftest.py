@@ -9,7 +9,7 @@ from pymongo import AsyncMongoClient
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from cqrs_contracts.settings import Settings
-from projector.adapters.event_source import EventSource
+from cqrs_event_store.reader import EventReader
 from projector.adapters.mongo import make_client
 from projector.adapters.view_store import ViewStore
 
@@ -23,10 +23,10 @@ def read_db(mongo_client: AsyncMongoClient, mongo_database: str):  # type: ignor
 async def event_source(
     mysql_database: str,
     event_store_db: str,  # migrated first
-) -> AsyncIterator[EventSource]:
+) -> AsyncIterator[EventReader]:
     """A reader of this run's (migrated) event store, as the projector fills gaps."""
     engine = create_async_engine(mysql_database)
-    yield EventSource(engine)
+    yield EventReader(engine)
     await engine.dispose()
 
 

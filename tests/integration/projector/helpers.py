@@ -8,7 +8,7 @@ from litestar.testing import AsyncTestClient
 
 from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_contracts.read_models import READ_MODELS, ReadModel
-from projector.adapters.event_source import EventSource
+from cqrs_event_store.reader import EventReader
 from projector.adapters.view_store import ViewStore
 from projector.application.projector import Projector
 
@@ -26,13 +26,13 @@ def email() -> str:
     return f"{uuid.uuid4().hex}@example.com"
 
 
-async def stored_events(source: EventSource, *streams: str) -> list[EventEnvelope]:
+async def stored_events(source: EventReader, *streams: str) -> list[EventEnvelope]:
     """Every stored event of `streams`, in global (position) order."""
     found = [e for s in streams for e in await source.stream_between(s, 0, 1_000_000)]
     return sorted(found, key=lambda e: e.position or 0)
 
 
-async def feed(views: ViewStore, source: EventSource, envelopes: list[EventEnvelope]) -> None:
+async def feed(views: ViewStore, source: EventReader, envelopes: list[EventEnvelope]) -> None:
     projector = Projector(views=[views], history=source, notifier=None)
     for envelope in envelopes:
         await projector.handle(envelope)

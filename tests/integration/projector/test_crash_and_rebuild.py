@@ -12,7 +12,7 @@ from pymongo import AsyncMongoClient
 
 from cqrs_contracts.read_models import READ_MODELS, UserReadModel
 from cqrs_contracts.settings import Settings
-from projector.adapters.event_source import EventSource
+from cqrs_event_store.reader import EventReader
 from projector.adapters.view_store import ViewStore
 from projector.application.consistency import Report, check
 from projector.bootstrap import build, close, make_rebuild
@@ -45,7 +45,7 @@ async def documents(views: ViewStore) -> int:
     return sum([len(await views.all_ids(model)) for model in READ_MODELS.values()])
 
 
-async def converged(views: ViewStore, events: EventSource, timeout: float = 90) -> Report:
+async def converged(views: ViewStore, events: EventReader, timeout: float = 90) -> Report:
     report = Report()
     for _ in range(int(timeout / 0.5)):
         report = await check(views, events)
@@ -61,7 +61,7 @@ async def test_kill_9_mid_stream_then_restart_converges(
     run_id: str,
     mongo_client: AsyncMongoClient,
     mongo_database: str,
-    event_source: EventSource,
+    event_source: EventReader,
     tmp_path: Path,
 ) -> None:
     read_db = f"{mongo_database}_kill"
@@ -96,7 +96,7 @@ async def test_rebuild_under_load_switches_with_no_downtime(
     commands: AsyncTestClient,
     projector_admin: AsyncTestClient,
     projector_settings: Settings,
-    event_source: EventSource,
+    event_source: EventReader,
 ) -> None:
     await shop(commands, 5)
     container = build(projector_settings)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from litestar.testing import AsyncTestClient
 
-from projector.adapters.event_source import EventSource
+from cqrs_event_store.reader import EventReader
 from projector.adapters.view_store import ViewStore
 from tests.integration.projector.helpers import (
     differences,
@@ -40,7 +40,7 @@ async def history(commands: AsyncTestClient) -> dict[str, str]:
 
 async def test_every_event_twice_gives_the_same_documents_as_once(
     history: dict[str, str],
-    event_source: EventSource,
+    event_source: EventReader,
     view_stores: Callable[[], ViewStore],
 ) -> None:
     events = await stored_events(event_source, *history.values())
@@ -59,7 +59,7 @@ async def test_every_event_twice_gives_the_same_documents_as_once(
 
 async def test_a_streams_last_event_first_fills_the_gap_from_the_event_store(
     commands: AsyncTestClient,
-    event_source: EventSource,
+    event_source: EventReader,
     view_stores: Callable[[], ViewStore],
 ) -> None:
     uid = await send(commands, "CreateUser", name="Grace", email=email(), age=84)
@@ -85,7 +85,7 @@ async def test_a_streams_last_event_first_fills_the_gap_from_the_event_store(
 async def test_any_delivery_order_of_a_whole_history_converges(
     order: str,
     history: dict[str, str],
-    event_source: EventSource,
+    event_source: EventReader,
     view_stores: Callable[[], ViewStore],
 ) -> None:
     events = await stored_events(event_source, *history.values())

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_contracts.read_models import ChangeNotification
 from cqrs_contracts.settings import Settings
-from projector.adapters.event_source import EventSource
+from cqrs_event_store.reader import EventReader
 from projector.adapters.notifier import RedisNotifier
 from projector.adapters.view_store import ViewStore
 from projector.application.projector import Projector
@@ -49,7 +49,7 @@ async def messages(pubsub, count: int, within: float = 5.0) -> dict[str, list[st
 async def test_a_change_invalidates_the_cache_and_is_published(
     redis_client: Redis,
     run_id: str,
-    event_source: EventSource,
+    event_source: EventReader,
     view_stores: Callable[[], ViewStore],
 ) -> None:
     prefix, uid = f"test:{run_id}:n{uuid.uuid4().hex[:8]}", str(uuid.uuid4())

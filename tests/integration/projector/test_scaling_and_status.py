@@ -11,7 +11,7 @@ from litestar.testing import AsyncTestClient
 from pymongo import AsyncMongoClient
 
 from cqrs_contracts.settings import Settings
-from projector.adapters.event_source import EventSource
+from cqrs_event_store.reader import EventReader
 from projector.adapters.rebuild_control import RebuildControl
 from projector.adapters.view_store import ViewStore
 from tests.integration.projector.test_crash_and_rebuild import converged, shop
@@ -54,7 +54,7 @@ async def test_two_projectors_split_the_partitions_and_build_the_same_read_model
     service_env: dict[str, str],
     run_id: str,
     mongo_client: AsyncMongoClient,
-    event_source: EventSource,
+    event_source: EventReader,
     tmp_path: Path,
 ) -> None:
     env = own_read_side(service_env, run_id, "pair")
@@ -112,7 +112,7 @@ async def test_a_backlog_is_taken_in_batches_and_the_status_shows_no_lag(
     service_env: dict[str, str],
     run_id: str,
     mongo_client: AsyncMongoClient,
-    event_source: EventSource,
+    event_source: EventReader,
     tmp_path: Path,
 ) -> None:
     await shop(commands, 20)  # 100 events waiting before this group's projector starts

@@ -15,6 +15,11 @@ from tests.unit.deploy.dockerfile import Stage, read_stages
 ROOT = Path(__file__).resolve().parents[3]
 DOCKER = ROOT / "deploy" / "docker"
 SERVICES = {"command-service": 8001, "projector": 8004, "query-service": 8002}
+LIBRARIES = {  # the workspace libraries each service's image holds
+    "command-service": {"cqrs-contracts", "cqrs-http", "cqrs-event-store"},
+    "projector": {"cqrs-contracts", "cqrs-http", "cqrs-event-store"},
+    "query-service": {"cqrs-contracts", "cqrs-http"},
+}
 
 
 def _toml(path: Path) -> dict:
@@ -108,7 +113,7 @@ def test_uv_syncs_only_this_service_from_the_lock(service: str) -> None:
 def test_only_the_service_and_its_workspace_dependencies_are_copied(service: str) -> None:
     members = _member_dirs()
     needed = _workspace_closure(service)
-    assert needed == {service, "cqrs-contracts", "cqrs-http"}
+    assert needed == {service, *LIBRARIES[service]}
     code = {s.split("/")[0] for s in _context_copies(service) if s.endswith("/src")}
     assert code == {members[name] for name in needed}
     # uv checks the lock against the whole workspace: every member's manifest, no more.

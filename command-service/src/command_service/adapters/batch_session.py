@@ -14,15 +14,16 @@ from typing import Any
 from sqlalchemy import delete, select, tuple_
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from command_service.adapters import tables as t
 from command_service.adapters.bulk_sql import BulkInsert
-from command_service.adapters.event_codec import event_row, naive_utc
 from command_service.adapters.outbox_rows import outbox_row
 from command_service.adapters.write_session import UPSERT_SNAPSHOT, SqlWriteSession, mysql_code
 from command_service.application.ports import BatchConflictError, CommandRecord, StoredAnswer
 from command_service.domain.decisions import StreamChange, UniqueClaim
 from command_service.domain.model import Aggregate, evolve
 from cqrs_contracts.envelopes import EventEnvelope, EventMetadata
+from cqrs_event_store import tables as t
+from cqrs_event_store.event_codec import event_row
+from cqrs_event_store.timestamps import naive_utc
 
 MYSQL_UNKNOWN_VARIABLE = 1193
 INSERT_EVENTS = BulkInsert(t.events)

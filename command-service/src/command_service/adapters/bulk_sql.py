@@ -1,6 +1,7 @@
 """Multi-row INSERT statements for the hot write path, built once from the table
-definitions in `tables.py` (the one definition of the stored format) and sent as plain
-driver SQL: no statement construction or compilation per row, one round trip per table."""
+definitions in `cqrs_event_store.tables` (the one definition of the stored format) and
+sent as plain driver SQL: no statement construction or compilation per row, one round
+trip per table."""
 
 import json
 from collections.abc import Sequence

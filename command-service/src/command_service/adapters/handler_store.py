@@ -7,9 +7,9 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from command_service.adapters import tables as t
-from command_service.adapters.event_codec import naive_utc, utc
 from cqrs_contracts.handlers import HandlerAction, HandlerAuditEntry
+from cqrs_event_store import tables as t
+from cqrs_event_store.timestamps import naive_utc, utc
 from cqrs_http.handlers.store import HandlerRow, put_action
 
 KIND = "command"

@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from command_service.adapters import tables as t
-from command_service.adapters.event_codec import envelope_from_row, naive_utc, utc
 from cqrs_contracts.envelopes import EventEnvelope
+from cqrs_event_store import tables as t
+from cqrs_event_store.event_codec import envelope_from_row
+from cqrs_event_store.timestamps import naive_utc, utc
 
 
 class BadCursorError(ValueError):
@@ -152,13 +153,3 @@ class LogReader:
         items = [envelope_from_row(r).model_dump(mode="json") for r in rows[:limit]]
         next_cursor = encode_cursor(rows[limit - 1].position) if len(rows) > limit else None
         return Page(items, next_cursor)
-
-    async def stream(self, stream_id: str, after_version: int = 0) -> list[EventEnvelope]:
-        """A stream's events after a version, in version order (projector gap filling)."""
-        query = (
-            select(t.events)
-            .where(t.events.c.stream_id == stream_id, t.events.c.version > after_version)
-            .order_by(t.events.c.version)
-        )
-        async with self._engine.connect() as conn:
-            return [envelope_from_row(r) for r in await conn.execute(query)]

@@ -26,9 +26,9 @@ from typing import Any, Protocol
 from sqlalchemy import Select, bindparam, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from command_service.adapters import tables as t
 from command_service.adapters.kafka_publisher import OutboxMessage
 from command_service.adapters.outbox_rows import OUTBOX_SHARDS
+from cqrs_event_store import tables as t
 
 log = logging.getLogger("command_service.relay")
 LINGER_SECONDS = 0.01

@@ -6,8 +6,8 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from command_service.adapters import tables as t
-from command_service.adapters.event_codec import naive_utc
+from cqrs_event_store import tables as t
+from cqrs_event_store.timestamps import naive_utc
 
 
 class Retention:

@@ -13,13 +13,6 @@ from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from command_service.adapters import tables as t
-from command_service.adapters.event_codec import (
-    domain_event,
-    envelope_from_row,
-    event_row,
-    naive_utc,
-)
 from command_service.adapters.outbox_rows import outbox_row
 from command_service.adapters.snapshots import dump_state, load_state
 from command_service.application.ports import (
@@ -32,6 +25,10 @@ from command_service.application.ports import (
 from command_service.domain.decisions import StreamChange, UniqueClaim
 from command_service.domain.model import Aggregate, evolve
 from cqrs_contracts.envelopes import EventEnvelope, EventMetadata
+from cqrs_contracts.upcasting import decode_event
+from cqrs_event_store import tables as t
+from cqrs_event_store.event_codec import envelope_from_row, event_row
+from cqrs_event_store.timestamps import naive_utc
 
 MYSQL_DEADLOCK, MYSQL_LOCK_WAIT_TIMEOUT = 1213, 1205
 
@@ -78,7 +75,7 @@ class SqlWriteSession:
         for row in rows:
             envelope = envelope_from_row(row)
             version, kind = envelope.version, envelope.stream_type
-            event = domain_event(envelope)
+            event = decode_event(envelope)
             if event is not None and kind == stream_type:
                 state = evolve(state, event)
         self._versions[stream_id] = version

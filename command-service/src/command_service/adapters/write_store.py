@@ -11,9 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from command_service.adapters import tables as t
 from command_service.adapters.batch_session import SqlBatchSession, position_step
-from command_service.adapters.event_codec import naive_utc
 from command_service.adapters.write_session import (
     MYSQL_DEADLOCK,
     MYSQL_LOCK_WAIT_TIMEOUT,
@@ -27,6 +25,8 @@ from command_service.application.ports import (
     StoredAnswer,
     VersionConflictError,
 )
+from cqrs_event_store import tables as t
+from cqrs_event_store.timestamps import naive_utc
 from cqrs_http.telemetry import span_under
 
 DB_ATTRIBUTES = {"db.system": "mysql", "db.operation": "transaction"}

@@ -6,8 +6,8 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from command_service.adapters.tables import metadata
 from cqrs_contracts.settings import load_settings
+from cqrs_event_store.tables import metadata
 
 
 def _url() -> str:

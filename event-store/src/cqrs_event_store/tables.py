@@ -1,4 +1,8 @@
-"""The write side's MySQL schema (SQLAlchemy Core). Alembic migrations create it."""
+"""The event store's MariaDB schema (SQLAlchemy Core): the one definition of every table.
+
+The command-service writes these tables and owns their Alembic migrations, which must
+create exactly what is declared here (tests/integration/event_store checks it); the
+projector only reads `events`, through `cqrs_event_store.reader`."""
 
 from sqlalchemy import (
     JSON,
