@@ -15,6 +15,7 @@ import pytest
 from command_service.application.ports import (
     BatchConflictError,
     ClaimTakenError,
+    CommandIdTakenError,
     CommandRecord,
     DuplicateKeyError,
     StoredAnswer,
@@ -282,20 +283,23 @@ class WriteStoreContract:
             await session.remember_answer(key, second, LATER)
         assert await store.find_answer(key, datetime.now(UTC)) == second
 
-    async def test_a_rejection_is_logged_and_the_first_stored_answer_wins(
+    async def test_a_command_id_logged_before_is_refused_and_its_transaction_writes_nothing(
         self, store: WriteStore, rows: StoredRows
     ) -> None:
-        key, first, second = new_id(), record(), record()
-        one = answer(first.command_id, "f1")
-        assert await store.record_rejection(first, key, one, LATER) == one
-        two = answer(second.command_id, "f2")
-        assert await store.record_rejection(second, key, two, LATER) == one
-        logged = await rows.logged([first.command_id, second.command_id])
-        assert logged == {first.command_id}  # the second's log row went with its answer
-        third = record()
-        refused = answer(third.command_id)
-        assert await store.record_rejection(third, None, refused, LATER) is refused
-        assert await rows.logged([third.command_id]) == {third.command_id}
+        first = record()
+        async with store.session() as session:
+            await session.record_command(first)
+        key = new_id()
+
+        async def log_it_again() -> None:
+            async with store.session() as session:
+                await session.remember_answer(key, answer(first.command_id), LATER)
+                await session.record_command(record(first.command_id))
+
+        with pytest.raises(CommandIdTakenError):
+            await log_it_again()
+        assert await rows.logged([first.command_id]) == {first.command_id}
+        assert await store.find_answer(key, datetime.now(UTC)) is None
 
     async def test_a_failed_transaction_writes_nothing(
         self, store: WriteStore, rows: StoredRows

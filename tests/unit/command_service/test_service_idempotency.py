@@ -64,3 +64,26 @@ async def test_one_key_sent_at_once_creates_one_user() -> None:
     assert len({a.body["aggregate_id"] for a in answers}) == 1
     assert len(s.store.tables.events) == 1
     assert s.service.group_commit_stats()["clashed"] == 1  # the key twice in one batch
+
+
+async def test_a_command_id_used_before_is_a_409_and_appends_nothing() -> None:
+    s = Service()
+    command_id = str(uuid.uuid4())
+    await s.accept("CreateUser", user_data(), id=command_id)
+    again = await s.send("CreateUser", user_data(), id=command_id)
+    assert error_code(again, 409) == "conflict"
+    assert again.body["error"]["details"] == {"field": "id"}
+    assert len(s.store.tables.events) == 1
+    assert s.logged(command_id) == ("accepted", 200)  # the first command keeps its row
+
+
+async def test_a_command_id_used_before_with_a_key_remembers_the_refusal() -> None:
+    s = Service()
+    command_id, key = str(uuid.uuid4()), uuid.uuid4().hex
+    await s.accept("CreateUser", user_data(), id=command_id)
+    data = user_data()
+    refused = await s.send("CreateUser", data, id=command_id, idempotency_key=key)
+    assert error_code(refused, 409) == "conflict"
+    again = await s.send("CreateUser", data, id=command_id, idempotency_key=key)
+    assert (again.http_status, again.body) == (409, refused.body)
+    assert len(s.store.tables.events) == 1

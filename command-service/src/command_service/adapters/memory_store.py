@@ -22,6 +22,7 @@ from command_service.adapters.outbox_rows import outbox_row
 from command_service.application.ports import (
     BatchConflictError,
     ClaimTakenError,
+    CommandIdTakenError,
     CommandRecord,
     DuplicateKeyError,
     StoredAnswer,
@@ -32,13 +33,7 @@ from command_service.domain.model import Aggregate, evolve
 from cqrs_contracts.envelopes import EventEnvelope, EventMetadata
 from cqrs_contracts.upcasting import decode_event, upcast_envelope
 
-
-class CommandLoggedTwiceError(Exception):
-    """A command id already in the command log (the MySQL store raises its driver's
-    IntegrityError for this: no port error names it)."""
-
-
-CLASHES = (VersionConflictError, ClaimTakenError, DuplicateKeyError, CommandLoggedTwiceError)
+CLASHES = (VersionConflictError, ClaimTakenError, DuplicateKeyError, CommandIdTakenError)
 
 
 @dataclass
@@ -91,7 +86,7 @@ class Tables:
         logged = [r.command_id for r in writes.log]
         for command_id in logged:
             if command_id in self.command_log or logged.count(command_id) > 1:
-                raise CommandLoggedTwiceError(command_id)
+                raise CommandIdTakenError(command_id)
         for key in writes.answers:
             held = self.answers.get(key)
             if held is not None and held[1] > now:
@@ -170,20 +165,6 @@ class MemoryWriteStore:
     async def find_answer(self, key: str, now: datetime) -> StoredAnswer | None:
         held = self.tables.answers.get(key)
         return held[0] if held is not None and held[1] > now else None
-
-    async def record_rejection(
-        self, record: CommandRecord, key: str | None, answer: StoredAnswer, expires_at: datetime
-    ) -> StoredAnswer:
-        try:
-            async with self.session() as session:
-                await session.record_command(record)
-                if key is not None:
-                    await session.remember_answer(key, answer, expires_at)
-        except DuplicateKeyError:
-            assert key is not None
-            first = await self.find_answer(key, datetime.now(expires_at.tzinfo))
-            return first or answer
-        return answer
 
 
 class MemorySession:

@@ -17,6 +17,7 @@ from command_service.adapters.outbox_rows import outbox_row
 from command_service.adapters.snapshots import dump_state, load_state
 from command_service.application.ports import (
     ClaimTakenError,
+    CommandIdTakenError,
     CommandRecord,
     DuplicateKeyError,
     StoredAnswer,
@@ -205,7 +206,10 @@ class SqlWriteSession:
 
     async def record_command(self, record: CommandRecord) -> None:
         values = asdict(record) | {"received_at": naive_utc(record.received_at)}
-        await self._conn.execute(insert(t.command_log).values(**values))
+        try:
+            await self._conn.execute(insert(t.command_log).values(**values))
+        except IntegrityError as taken:  # the command log's key is the command id
+            raise CommandIdTakenError(record.command_id) from taken
 
     async def remember_answer(self, key: str, answer: StoredAnswer, expires_at: datetime) -> None:
         await self._conn.execute(

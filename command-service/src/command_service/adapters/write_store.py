@@ -20,8 +20,6 @@ from command_service.adapters.write_session import (
 )
 from command_service.application.ports import (
     BatchConflictError,
-    CommandRecord,
-    DuplicateKeyError,
     StoredAnswer,
     VersionConflictError,
 )
@@ -83,17 +81,3 @@ class SqlWriteStore:
         return StoredAnswer(
             row.command_id, row.http_status, json.loads(row.response), row.fingerprint
         )
-
-    async def record_rejection(
-        self, record: CommandRecord, key: str | None, answer: StoredAnswer, expires_at: datetime
-    ) -> StoredAnswer:
-        try:
-            async with self.session() as session:
-                await session.record_command(record)
-                if key is not None:
-                    await session.remember_answer(key, answer, expires_at)
-        except DuplicateKeyError:
-            assert key is not None
-            first = await self.find_answer(key, datetime.now(expires_at.tzinfo))
-            return first or answer
-        return answer

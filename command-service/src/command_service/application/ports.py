@@ -33,6 +33,14 @@ class DuplicateKeyError(Exception):
     """The idempotency key was stored by a concurrent request first."""
 
 
+class CommandIdTakenError(Exception):
+    """The command id is in the command log already: one id names one command."""
+
+    def __init__(self, command_id: str) -> None:
+        super().__init__(f"command id {command_id} was used before")
+        self.command_id = command_id
+
+
 class BatchConflictError(Exception):
     """A batch of commands could not be written as one transaction (a version, claim,
     key or id clashed, or the database gave up on a deadlock): nothing of it was
@@ -118,11 +126,6 @@ class WriteStore(Protocol):
         surfaces as BatchConflictError."""
 
     async def find_answer(self, key: str, now: datetime) -> StoredAnswer | None: ...
-
-    async def record_rejection(
-        self, record: CommandRecord, key: str | None, answer: StoredAnswer, expires_at: datetime
-    ) -> StoredAnswer:
-        """Log a rejected command and remember its answer; the first stored answer wins."""
 
 
 BatchJob = TypeVar("BatchJob")

@@ -15,6 +15,7 @@ from command_service.application.ports import (
     BatchConflictError,
     BatchSession,
     ClaimTakenError,
+    CommandIdTakenError,
     CommandListener,
     CommandRecord,
     DuplicateKeyError,
@@ -208,10 +209,31 @@ class CommandService:
         answer = StoredAnswer(
             job.record.command_id, rejected.status, rejected.body, job.fingerprint
         )
-        stored = await self.store.record_rejection(
-            _refused(job, rejected), job.key, answer, job.expires
-        )
+        stored = await self._record_rejection(_refused(job, rejected), job.key, answer, job.expires)
         return stored if stored is answer else await self._replay(stored, job)
+
+    async def _record_rejection(
+        self, record: CommandRecord, key: str | None, answer: StoredAnswer, expires: datetime
+    ) -> StoredAnswer:
+        """Log a refused command and remember its answer; the first stored answer wins. A
+        command id that names an earlier command keeps that command's log row."""
+        log = True
+        while True:
+            try:
+                async with self.store.session() as session:
+                    if log:
+                        await session.record_command(record)
+                    if key is not None:
+                        await session.remember_answer(key, answer, expires)
+            except CommandIdTakenError:
+                if not log:
+                    raise
+                log = False
+            except DuplicateKeyError:
+                assert key is not None
+                return await self.store.find_answer(key, datetime.now(UTC)) or answer
+            else:
+                return answer
 
     def _prepare(self, request: CommandRequest, caller: Caller, job: _Refusable) -> _Job:
         spec = self._spec(request.type)
@@ -270,6 +292,13 @@ class CommandService:
             return _version_mismatch(stream_id, expected, session.version_of(stream_id))
 
     async def _attempt(self, job: _Job) -> StoredAnswer:
+        try:
+            return await self._write(job)
+        except CommandIdTakenError as taken:
+            message = f"command id {taken.command_id} was used before: one id, one command"
+            raise RejectedError(409, ErrorCode.CONFLICT, message, field="id") from taken
+
+    async def _write(self, job: _Job) -> StoredAnswer:
         now = datetime.now(UTC)
         async with self.store.session() as session:
             decision = await self._decide(session, job, now)
