@@ -16,6 +16,7 @@ WORKDIR /src
 COPY pyproject.toml uv.lock ./
 COPY shared/pyproject.toml shared/
 COPY http-kit/pyproject.toml http-kit/
+COPY read-store/pyproject.toml read-store/
 COPY command-service/pyproject.toml command-service/
 COPY projector/pyproject.toml projector/
 COPY query-service/pyproject.toml query-service/
@@ -24,6 +25,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-dev --no-install-workspace --package query-service
 COPY shared/src shared/src
 COPY http-kit/src http-kit/src
+COPY read-store/src read-store/src
 COPY query-service/src query-service/src
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-dev --no-editable --package query-service

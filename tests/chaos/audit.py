@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from command_service.adapters.tables import command_log, events, outbox
 from cqrs_contracts.read_models import UserReadModel
+from cqrs_read_store.writer import ViewStore
 from projector.adapters.event_source import EventSource
-from projector.adapters.view_store import ViewStore
 from projector.application.consistency import Report, check
 from tests.chaos.load import Sent
 

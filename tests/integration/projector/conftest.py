@@ -9,9 +9,9 @@ from pymongo import AsyncMongoClient
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from cqrs_contracts.settings import Settings
+from cqrs_read_store.codec import make_client
+from cqrs_read_store.writer import ViewStore
 from projector.adapters.event_source import EventSource
-from projector.adapters.mongo import make_client
-from projector.adapters.view_store import ViewStore
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from collections.abc import Callable
 import pytest
 from litestar.testing import AsyncTestClient
 
+from cqrs_read_store.writer import ViewStore
 from projector.adapters.event_source import EventSource
-from projector.adapters.view_store import ViewStore
 from tests.integration.projector.helpers import (
     differences,
     documents,

@@ -13,9 +13,9 @@ from redis.asyncio import Redis
 from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_contracts.read_models import ChangeNotification
 from cqrs_contracts.settings import Settings
+from cqrs_read_store.announce import RedisNotifier
+from cqrs_read_store.writer import ViewStore
 from projector.adapters.event_source import EventSource
-from projector.adapters.notifier import RedisNotifier
-from projector.adapters.view_store import ViewStore
 from projector.application.projector import Projector
 
 

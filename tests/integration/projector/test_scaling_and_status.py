@@ -11,9 +11,9 @@ from litestar.testing import AsyncTestClient
 from pymongo import AsyncMongoClient
 
 from cqrs_contracts.settings import Settings
+from cqrs_read_store.writer import ViewStore
 from projector.adapters.event_source import EventSource
 from projector.adapters.rebuild_control import RebuildControl
-from projector.adapters.view_store import ViewStore
 from tests.integration.projector.test_crash_and_rebuild import converged, shop
 from tests.support.processes import ServiceProcess
 

@@ -108,7 +108,8 @@ def test_uv_syncs_only_this_service_from_the_lock(service: str) -> None:
 def test_only_the_service_and_its_workspace_dependencies_are_copied(service: str) -> None:
     members = _member_dirs()
     needed = _workspace_closure(service)
-    assert needed == {service, "cqrs-contracts", "cqrs-http"}
+    read_side = {"cqrs-read-store"} if service != "command-service" else set()
+    assert needed == {service, "cqrs-contracts", "cqrs-http", *read_side}
     code = {s.split("/")[0] for s in _context_copies(service) if s.endswith("/src")}
     assert code == {members[name] for name in needed}
     # uv checks the lock against the whole workspace: every member's manifest, no more.
