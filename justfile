@@ -60,7 +60,7 @@ e2e: sync infra-up
 lint: sync
     uv run ruff check .
     uv run ruff format --check .
-    uv run mypy shared/src http-kit/src event-store/src command-service/src projector/src query-service/src
+    uv run mypy shared/src http-kit/src event-store/src read-store/src command-service/src projector/src query-service/src
 
 # Format the code in place
 fmt: sync

@@ -17,6 +17,7 @@ COPY pyproject.toml uv.lock ./
 COPY shared/pyproject.toml shared/
 COPY http-kit/pyproject.toml http-kit/
 COPY event-store/pyproject.toml event-store/
+COPY read-store/pyproject.toml read-store/
 COPY command-service/pyproject.toml command-service/
 COPY projector/pyproject.toml projector/
 COPY query-service/pyproject.toml query-service/

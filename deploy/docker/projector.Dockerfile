@@ -2,7 +2,8 @@
 # projector: the Kafka consumer that projects events into the read models, with its admin API.
 # Built from the workspace root:  docker build -f deploy/docker/projector.Dockerfile .
 # The image holds only projector and the workspace packages it depends on
-# (cqrs-contracts, cqrs-http, cqrs-event-store), installed from uv.lock into /app/.venv.
+# (cqrs-contracts, cqrs-http, cqrs-event-store,
+# cqrs-read-store), installed from uv.lock into /app/.venv.
 ARG PYTHON_IMAGE=python:3.11-slim
 
 FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
@@ -17,6 +18,7 @@ COPY pyproject.toml uv.lock ./
 COPY shared/pyproject.toml shared/
 COPY http-kit/pyproject.toml http-kit/
 COPY event-store/pyproject.toml event-store/
+COPY read-store/pyproject.toml read-store/
 COPY command-service/pyproject.toml command-service/
 COPY projector/pyproject.toml projector/
 COPY query-service/pyproject.toml query-service/
@@ -26,6 +28,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 COPY shared/src shared/src
 COPY http-kit/src http-kit/src
 COPY event-store/src event-store/src
+COPY read-store/src read-store/src
 COPY projector/src projector/src
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-dev --no-editable --package projector

@@ -2,7 +2,7 @@
 # query-service: the read API and the /ws WebSocket.
 # Built from the workspace root:  docker build -f deploy/docker/query-service.Dockerfile .
 # The image holds only query-service and the workspace packages it depends on
-# (cqrs-contracts, cqrs-http), installed from uv.lock into /app/.venv.
+# (cqrs-contracts, cqrs-http, cqrs-read-store), installed from uv.lock into /app/.venv.
 ARG PYTHON_IMAGE=python:3.11-slim
 
 FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
@@ -17,6 +17,7 @@ COPY pyproject.toml uv.lock ./
 COPY shared/pyproject.toml shared/
 COPY http-kit/pyproject.toml http-kit/
 COPY event-store/pyproject.toml event-store/
+COPY read-store/pyproject.toml read-store/
 COPY command-service/pyproject.toml command-service/
 COPY projector/pyproject.toml projector/
 COPY query-service/pyproject.toml query-service/
@@ -25,6 +26,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-dev --no-install-workspace --package query-service
 COPY shared/src shared/src
 COPY http-kit/src http-kit/src
+COPY read-store/src read-store/src
 COPY query-service/src query-service/src
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-dev --no-editable --package query-service

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cqrs_contracts.read_models import UserReadModel
 from cqrs_event_store.reader import EventReader
 from cqrs_event_store.tables import command_log, events, outbox
-from projector.adapters.view_store import ViewStore
+from cqrs_read_store.writer import ViewStore
 from projector.application.consistency import Report, check
 from tests.chaos.load import Sent
 

@@ -1,11 +1,14 @@
-"""The whole system through the gateway: routing by resource, the original README's
-curl examples, a user-order-payment-refund story seen through every query and read
-model, live changes on each query replica's WebSocket, and read-your-writes."""
+"""The whole system through the gateway: routing by resource (and for read models by
+method: corrections go to the projector, their one writer), the original README's curl
+examples, a user-order-payment-refund story seen through every query and read model,
+live changes (of events and of corrections) on each query replica's WebSocket, and
+read-your-writes."""
 
 import asyncio
 import json
 import shlex
 import subprocess
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -77,6 +80,11 @@ async def test_the_gateway_routes_each_resource_to_its_service(
     query = await gateway.post(QUERIES, json={"type": "ListUsers", "data": {"limit": 1}})
     events = await gateway.get("/api/v1/cqrs/events", params={"limit": 1})
     read_models = await gateway.get(READ_MODELS, params={"type": "UserReadModel", "limit": 1})
+    correction = {"type": "UserReadModel", "data": {"id": f"router-{uuid.uuid4().hex[:12]}"}}
+    corrected = await gateway.post(READ_MODELS, json=correction)
+    removed = await gateway.delete(
+        f"{READ_MODELS}/{corrected.json()['id']}", params={"type": "UserReadModel"}
+    )
     projections = await gateway.get("/api/v1/cqrs/projections")
     unknown = await gateway.get("/no/such/route")
 
@@ -85,6 +93,8 @@ async def test_the_gateway_routes_each_resource_to_its_service(
         "queries": query.headers.get("x-served-by"),
         "events": events.headers.get("x-served-by"),
         "read-models": read_models.headers.get("x-served-by"),
+        "read-model corrections": corrected.headers.get("x-served-by"),
+        "read-model deletions": removed.headers.get("x-served-by"),
         "projections": projections.headers.get("x-served-by"),
     }
     assert served == {
@@ -92,9 +102,11 @@ async def test_the_gateway_routes_each_resource_to_its_service(
         "queries": "query-service",
         "events": "command-service",
         "read-models": "query-service",
+        "read-model corrections": "projector",  # the one writer of the read models
+        "read-model deletions": "projector",
         "projections": "projector",
     }
-    for response in (command, query, events, read_models, projections):
+    for response in (command, query, events, read_models, corrected, removed, projections):
         assert response.status_code == 200, response.text
         assert response.headers["x-request-id"]
     assert unknown.status_code == 404
@@ -209,6 +221,36 @@ async def test_every_query_replica_pushes_the_change_on_its_websocket(
             1,
         )
         assert frame["data"]["name"] == "Live"
+
+
+async def test_a_correction_through_the_gateway_reaches_every_query_replica(
+    gateway: httpx.AsyncClient, system: System
+) -> None:
+    """POSTed to the gateway, applied by the projector, announced: each query replica's
+    WebSocket pushes it and each replica reads it."""
+    doc_id = f"corrected-{uuid.uuid4().hex[:12]}"
+    urls = [
+        r.replace("http://", "ws://") + f"/ws?subscribe=UserReadModel:{doc_id}"
+        for r in system.query_replicas
+    ]
+    async with websockets.connect(urls[0]) as one, websockets.connect(urls[1]) as two:
+        for ws in (one, two):
+            assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "ack"
+        body = {"type": "UserReadModel", "data": {"id": doc_id, "name": "Corrected"}}
+        saved = await gateway.post(READ_MODELS, json=body)
+        assert saved.status_code == 200, saved.text
+        assert saved.headers["x-served-by"] == "projector"
+        frames = [json.loads(await asyncio.wait_for(ws.recv(), 20)) for ws in (one, two)]
+    for frame in frames:
+        assert (frame["read_model"], frame["id"], frame["data"]["name"]) == (
+            "UserReadModel",
+            doc_id,
+            "Corrected",
+        )
+    for replica in system.query_replicas:
+        async with httpx.AsyncClient(base_url=replica) as client:
+            read = await client.get(f"{READ_MODELS}/{doc_id}", params={"type": "UserReadModel"})
+        assert read.json()["data"]["name"] == "Corrected"
 
 
 async def test_a_read_with_the_consistency_token_sees_its_write(

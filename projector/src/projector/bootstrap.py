@@ -13,14 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from cqrs_contracts.settings import Settings
 from cqrs_event_store.reader import EventReader
 from cqrs_http.shutdown import bounded
-from projector.adapters.mongo import make_client
-from projector.adapters.notifier import RedisNotifier
+from cqrs_read_store.announce import RedisNotifier
+from cqrs_read_store.codec import make_client
+from cqrs_read_store.writer import ViewStore
 from projector.adapters.rebuild_control import RebuildControl
-from projector.adapters.view_store import ViewStore
 from projector.adapters.webhook_outcomes import WebhookOutcomes
 from projector.adapters.webhook_registry import WebhookRegistry
 from projector.adapters.webhook_sender import HttpSender
 from projector.adapters.webhook_targets import TargetPolicy
+from projector.application.corrections import Corrections
 from projector.application.projector import Projector
 from projector.application.rebuild import Rebuild, staging_suffix
 from projector.application.webhook_delivery import RetryPolicy, WebhookDelivery
@@ -36,6 +37,7 @@ class Container:
     views: ViewStore
     events: EventReader
     projector: Projector
+    corrections: Corrections  # admin corrections: the same writer and announcement
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -58,13 +60,15 @@ def build(settings: Settings) -> Container:
     broker = KafkaBroker(settings.kafka.bootstrap, client_id="projector")
     views = ViewStore(mongo[settings.database.mongodb.database])
     events = EventReader(engine)
+    notifier = RedisNotifier(redis, settings.redis.prefix)
     projector = Projector(
         views=[views],
         history=events,
-        notifier=RedisNotifier(redis, settings.redis.prefix),
+        notifier=notifier,
         max_conflict_retries=settings.projector.max_conflict_retries,
     )
-    return Container(settings, mongo, engine, redis, broker, views, events, projector)
+    corrections = Corrections(views, notifier)
+    return Container(settings, mongo, engine, redis, broker, views, events, projector, corrections)
 
 
 def read_db(container: Container) -> AsyncDatabase[dict[str, Any]]:

@@ -7,18 +7,15 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from redis.asyncio import Redis
 
-from cqrs_contracts import channels as ch
 from cqrs_contracts.handlers import QueryDeclaration
 from cqrs_contracts.queries import QUERY_TYPES
-from cqrs_contracts.read_models import ChangeNotification
 from cqrs_contracts.settings import Settings
 from cqrs_http.handlers.registry import HandlerRegistry
+from cqrs_read_store.reader import ReadStore
 from query_service.adapters.cache import ReadCache
 from query_service.adapters.consistency import ConsistencyWaiter
-from query_service.adapters.corrections import Corrections
 from query_service.adapters.handler_store import MongoHandlerStore
 from query_service.adapters.query_log import QueryLog
-from query_service.adapters.read_store import ReadStore
 from query_service.queries.service import QueryService
 
 
@@ -28,30 +25,13 @@ class Container:
     mongo: AsyncMongoClient[dict[str, Any]]
     redis: Redis
     queries: QueryService
-    corrections: Corrections
     handler_store: MongoHandlerStore
-    handlers: HandlerRegistry[
-        QueryDeclaration
-    ]  # declared and disabled query types, shared by replicas
+    handlers: HandlerRegistry[QueryDeclaration]  # declared and disabled types, shared by replicas
     live_clients: int = 0
 
     @property
     def db(self) -> AsyncDatabase[dict[str, Any]]:
         return self.mongo[self.settings.database.mongodb.database]
-
-    async def announce(self, read_model: str, doc_id: str, data: dict[str, Any] | None) -> None:
-        """Tell caches and every replica about an admin correction, as the projector does."""
-        p = self.settings.redis.prefix
-        versions = (data or {}).get("versions", {})
-        note = ChangeNotification(
-            read_model=read_model, id=doc_id, version=versions.get(doc_id, 0), position=0, data=data
-        ).model_dump_json()
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.delete(ch.cached_doc(p, read_model, doc_id))
-            pipe.incr(ch.generation(p, read_model))
-            pipe.publish(ch.read_model_channel(p, read_model), note)
-            pipe.publish(ch.document_channel(p, read_model, doc_id), note)
-            await pipe.execute()
 
 
 def build(settings: Settings) -> Container:
@@ -86,4 +66,4 @@ def build(settings: Settings) -> Container:
     )
     handler_store = MongoHandlerStore(db)
     handlers = HandlerRegistry("query", handler_store, QueryDeclaration, QUERY_TYPES, queries.use)
-    return Container(settings, mongo, redis, queries, Corrections(db), handler_store, handlers)
+    return Container(settings, mongo, redis, queries, handler_store, handlers)

@@ -1,4 +1,5 @@
-"""The read models as clients see them. Every document records, per source stream,
+"""The read models as clients see them (how they are stored, collections and indexes:
+the cqrs-read-store package). Every document records, per source stream,
 the version it has applied (`versions`), so redelivered and replayed events are
 skipped and no event is applied over a gap."""
 
@@ -113,32 +114,6 @@ class OrderPaymentReadModel(ReadModel):
     refunded: Amount = Decimal("0")
     balance: Amount = Decimal("0")
 
-
-# Where each read model lives and the indexes its queries need: (fields, unique).
-COLLECTIONS: dict[str, str] = {
-    "UserReadModel": "users",
-    "OrderReadModel": "orders",
-    "PaymentReadModel": "payments",
-    "UserOrderReadModel": "user_orders",
-    "OrderPaymentReadModel": "order_payments",
-}
-INDEXES: dict[str, list[tuple[tuple[str, ...], bool]]] = {
-    "UserReadModel": [(("email",), False), (("status", "created_at"), False), (("name",), False)],
-    "OrderReadModel": [
-        (("user_id", "created_at"), False),
-        (("status", "created_at"), False),
-        (("currency", "amount"), False),
-        (("created_at",), False),
-    ],
-    "PaymentReadModel": [
-        (("order_id", "processed_at"), False),
-        (("user_id", "processed_at"), False),
-        (("method", "processed_at"), False),
-        (("status",), False),
-    ],
-    "UserOrderReadModel": [(("email",), False)],
-    "OrderPaymentReadModel": [(("user_id",), False), (("status",), False)],
-}
 
 READ_MODELS: dict[str, type[ReadModel]] = {
     cls.NAME: cls

@@ -1,21 +1,15 @@
-"""The three services as the platform tests run them: authentication on (JWT, HS256), and
-a query-service that gives Beanie back to the shared read store when it closes."""
+"""The three services as the platform tests run them: authentication on (JWT, HS256)."""
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
-from pymongo import AsyncMongoClient
-from pymongo.asynchronous.database import AsyncDatabase
 
 from command_service.entrypoints.http.app import create_app as create_command_app
 from cqrs_contracts.settings import Settings
 from projector.entrypoints.http.app import create_app as create_projector_app
-from query_service.adapters.documents import init_documents
 from query_service.entrypoints.http.app import create_app as create_query_app
-from tests.support.services import Endpoints
 
 
 @pytest.fixture(scope="session")
@@ -50,30 +44,11 @@ def secured_settings(secured: Callable[..., Settings]) -> Settings:
 
 
 @pytest.fixture(scope="session")
-async def beanie_home(
-    endpoints: Endpoints, mongo_database: str
-) -> AsyncIterator[AsyncDatabase[dict[str, Any]]]:
-    """A read-store handle that outlives every test app. Beanie binds its documents to one
-    database per process; after a test's own query-service closes, they are bound here
-    (this run's read store), so the shared query-service keeps reading."""
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        endpoints.mongodb_uri, tz_aware=True
-    )
-    yield client[mongo_database]
-    await client.close()
-
-
-@pytest.fixture(scope="session")
-def query_app(
-    beanie_home: AsyncDatabase[dict[str, Any]],
-) -> Callable[[Settings], AbstractAsyncContextManager[AsyncTestClient]]:
+def query_app() -> Callable[[Settings], AbstractAsyncContextManager[AsyncTestClient]]:
     @asynccontextmanager
     async def running(settings: Settings) -> AsyncIterator[AsyncTestClient]:
-        try:
-            async with AsyncTestClient(app=create_query_app(settings)) as client:
-                yield client
-        finally:
-            await init_documents(beanie_home)
+        async with AsyncTestClient(app=create_query_app(settings)) as client:
+            yield client
 
     return running
 

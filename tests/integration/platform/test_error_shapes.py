@@ -39,7 +39,7 @@ ROUTES: dict[str, dict[str, Any]] = {
     },
     "query": {
         "reader": ("GET", "/api/v1/cqrs/queries"),
-        "admin": ("POST", "/api/v1/cqrs/read-models"),
+        "admin": ("POST", "/api/v1/cqrs/cleanup"),
         "body": ("POST", "/api/v1/cqrs/queries", "reader"),
         "missing": ("GET", f"/api/v1/cqrs/read-models/{uuid.uuid4()}"),
     },

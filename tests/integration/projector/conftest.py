@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from cqrs_contracts.settings import Settings
 from cqrs_event_store.reader import EventReader
-from projector.adapters.mongo import make_client
-from projector.adapters.view_store import ViewStore
+from cqrs_read_store.codec import make_client
+from cqrs_read_store.writer import ViewStore
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from litestar.testing import AsyncTestClient
 from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_contracts.read_models import READ_MODELS, ReadModel
 from cqrs_event_store.reader import EventReader
-from projector.adapters.view_store import ViewStore
+from cqrs_read_store.writer import ViewStore
 from projector.application.projector import Projector
 
 COMMANDS = "/api/v1/cqrs/commands"

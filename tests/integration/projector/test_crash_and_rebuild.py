@@ -13,7 +13,7 @@ from pymongo import AsyncMongoClient
 from cqrs_contracts.read_models import READ_MODELS, UserReadModel
 from cqrs_contracts.settings import Settings
 from cqrs_event_store.reader import EventReader
-from projector.adapters.view_store import ViewStore
+from cqrs_read_store.writer import ViewStore
 from projector.application.consistency import Report, check
 from projector.bootstrap import build, close, make_rebuild
 from tests.support.processes import ServiceProcess

@@ -8,7 +8,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from cqrs_event_store.reader import EventReader
-from projector.adapters.view_store import ViewStore
+from cqrs_read_store.writer import ViewStore
 from tests.integration.projector.helpers import (
     differences,
     documents,

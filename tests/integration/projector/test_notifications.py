@@ -14,8 +14,8 @@ from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_contracts.read_models import ChangeNotification
 from cqrs_contracts.settings import Settings
 from cqrs_event_store.reader import EventReader
-from projector.adapters.notifier import RedisNotifier
-from projector.adapters.view_store import ViewStore
+from cqrs_read_store.announce import RedisNotifier
+from cqrs_read_store.writer import ViewStore
 from projector.application.projector import Projector
 
 

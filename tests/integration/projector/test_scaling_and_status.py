@@ -12,8 +12,8 @@ from pymongo import AsyncMongoClient
 
 from cqrs_contracts.settings import Settings
 from cqrs_event_store.reader import EventReader
+from cqrs_read_store.writer import ViewStore
 from projector.adapters.rebuild_control import RebuildControl
-from projector.adapters.view_store import ViewStore
 from tests.integration.projector.test_crash_and_rebuild import converged, shop
 from tests.support.processes import ServiceProcess
 

@@ -256,7 +256,10 @@ async def test_cursor_walks_every_order_once(
 
 @pytest.mark.parametrize("order", ["asc", "desc"])
 async def test_cursor_pages_documents_without_the_sort_value(
-    commands: AsyncTestClient, queries: AsyncTestClient, order: str
+    commands: AsyncTestClient,
+    queries: AsyncTestClient,
+    order: str,
+    projector_admin: AsyncTestClient,
 ) -> None:
     """A document with no created_at (an admin correction in the README's shape, minus the
     date) is listed by one page; page by page it must be too."""
@@ -264,7 +267,7 @@ async def test_cursor_pages_documents_without_the_sort_value(
     dated, token = await new_user(commands, name=f"Dated {marker}")
     undated = f"user-{tag()}"
     body = {"id": undated, "name": f"Undated {marker}", "email": "u@example.com", "age": 20}
-    saved = await queries.post(READ_MODELS, json={"type": "UserReadModel", "data": body})
+    saved = await projector_admin.post(READ_MODELS, json={"type": "UserReadModel", "data": body})
     assert saved.status_code == 200, saved.text
 
     query = {"name": marker, "order": order}

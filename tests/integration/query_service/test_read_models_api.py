@@ -1,16 +1,19 @@
-"""GET|POST|DELETE /api/v1/cqrs/read-models: reading any document, listing with a cursor,
-and admin corrections that queries see at once and the next event of the stream or a
-rebuild overrides, without ever stopping the projector."""
+"""GET|POST|DELETE /api/v1/cqrs/read-models: reading any document, listing with a cursor
+(the query-service), and admin corrections (the projector, the one writer of the read
+models) that queries see at once and the next event of the stream or a rebuild
+overrides, without ever stopping the projector."""
 
 import uuid
 from typing import Any
 
 import pytest
+from litestar import Litestar
+from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
 from cqrs_contracts.read_models import READ_MODELS as MODELS
 from cqrs_contracts.settings import Settings
-from projector.adapters.notifier import forget_cached
+from cqrs_read_store.announce import forget_cached
 from projector.application.consistency import check
 from projector.bootstrap import build, close, make_rebuild
 from tests.integration.query_service.helpers import (
@@ -109,9 +112,11 @@ async def test_list_rejects_a_garbage_cursor(queries: AsyncTestClient, cursor: s
     assert response.json()["error"]["details"]["fields"][0]["field"] == "cursor"
 
 
-async def test_save_the_readme_example(queries: AsyncTestClient) -> None:
+async def test_save_the_readme_example(
+    queries: AsyncTestClient, projector_admin: AsyncTestClient
+) -> None:
     doc_id = f"user-{uuid.uuid4().hex[:12]}"
-    saved = await queries.post(READ_MODELS, json=readme_user(doc_id))
+    saved = await projector_admin.post(READ_MODELS, json=readme_user(doc_id))
     assert saved.status_code == 200, saved.text
     assert (saved.json()["type"], saved.json()["id"], saved.json()["revision"]) == (
         "UserReadModel",
@@ -132,18 +137,18 @@ async def test_save_the_readme_example(queries: AsyncTestClient) -> None:
     assert (await answer(queries, "GetUser", {"id": doc_id}))["from_cache"] is True
     again = readme_user(doc_id)
     again["data"]["name"] = "John Q. Doe"
-    assert (await queries.post(READ_MODELS, json=again)).json()["revision"] == 2
+    assert (await projector_admin.post(READ_MODELS, json=again)).json()["revision"] == 2
     fresh = await answer(queries, "GetUser", {"id": doc_id})
     assert (fresh["result"]["name"], fresh["from_cache"]) == ("John Q. Doe", False)
 
 
 async def test_a_correction_is_seen_then_overridden_by_the_next_event(
-    commands: AsyncTestClient, queries: AsyncTestClient
+    commands: AsyncTestClient, queries: AsyncTestClient, projector_admin: AsyncTestClient
 ) -> None:
     uid, token = await new_user(commands, name="Original Olga", age=40)
     doc = (await answer(queries, "GetUser", {"id": uid}, token))["result"]
 
-    corrected = await queries.post(
+    corrected = await projector_admin.post(
         READ_MODELS, json={"type": "UserReadModel", "data": {**doc, "name": "Corrected Olga"}}
     )
     assert corrected.status_code == 200, corrected.text
@@ -169,7 +174,9 @@ async def test_a_correction_is_seen_then_overridden_by_the_next_event(
 
 
 async def test_a_partial_correction_is_replaced_by_the_stream_history(
-    commands: AsyncTestClient, queries: AsyncTestClient
+    commands: AsyncTestClient,
+    queries: AsyncTestClient,
+    projector_admin: AsyncTestClient,
 ) -> None:
     """A correction in the README's shape (no versions) of a projected user: the next
     event rebuilds the document from the event store, correction gone."""
@@ -177,7 +184,7 @@ async def test_a_partial_correction_is_replaced_by_the_stream_history(
     uid, token = await new_user(commands, name="True Tom", age=50, mail=mail)
     await answer(queries, "GetUser", {"id": uid}, token)
     body = readme_user(uid)
-    assert (await queries.post(READ_MODELS, json=body)).status_code == 200
+    assert (await projector_admin.post(READ_MODELS, json=body)).status_code == 200
     assert (await answer(queries, "GetUser", {"id": uid}))["result"]["name"] == "John Doe"
 
     _, token = await send(commands, "UpdateUser", user_id=uid, age=51)
@@ -209,7 +216,10 @@ async def rebuild_read_store(settings: Settings) -> list[str]:
 
 
 async def test_corrections_are_overridden_by_a_rebuild(
-    commands: AsyncTestClient, queries: AsyncTestClient, projector_settings: Settings
+    commands: AsyncTestClient,
+    queries: AsyncTestClient,
+    projector_settings: Settings,
+    projector_admin: AsyncTestClient,
 ) -> None:
     """A changed, a deleted and an invented document: after a rebuild each is what the
     event store says again, and queries see that at once (the cache does not hide it)."""
@@ -217,14 +227,14 @@ async def test_corrections_are_overridden_by_a_rebuild(
     _, token = await send(commands, "UpdateUser", user_id=uid, age=61)
     doc = (await answer(queries, "GetUser", {"id": uid}, token))["result"]
     changed = {"type": "UserReadModel", "data": {**doc, "name": "Corrected Rita", "age": 99}}
-    assert (await queries.post(READ_MODELS, json=changed)).status_code == 200
+    assert (await projector_admin.post(READ_MODELS, json=changed)).status_code == 200
     assert (await answer(queries, "GetUser", {"id": uid}))["result"]["name"] == "Corrected Rita"
     assert (await answer(queries, "GetUser", {"id": uid}))["from_cache"] is True
     summary = {"type": "UserOrderReadModel"}
-    deleted = await queries.delete(f"{READ_MODELS}/{uid}", params=summary)
+    deleted = await projector_admin.delete(f"{READ_MODELS}/{uid}", params=summary)
     assert deleted.status_code == 200, deleted.text
     invented = f"user-{uuid.uuid4().hex[:12]}"  # no stream behind it
-    assert (await queries.post(READ_MODELS, json=readme_user(invented))).status_code == 200
+    assert (await projector_admin.post(READ_MODELS, json=readme_user(invented))).status_code == 200
 
     differing = await rebuild_read_store(projector_settings)
 
@@ -241,13 +251,15 @@ async def test_corrections_are_overridden_by_a_rebuild(
 
 
 async def test_delete_removes_and_the_next_event_restores(
-    commands: AsyncTestClient, queries: AsyncTestClient
+    commands: AsyncTestClient,
+    queries: AsyncTestClient,
+    projector_admin: AsyncTestClient,
 ) -> None:
     uid, token = await new_user(commands, name="Deleted Dora", age=33)
     await answer(queries, "GetUser", {"id": uid}, token)
     await answer(queries, "GetUser", {"id": uid})  # cached now
 
-    gone = await queries.delete(f"{READ_MODELS}/{uid}", params={"type": "UserReadModel"})
+    gone = await projector_admin.delete(f"{READ_MODELS}/{uid}", params={"type": "UserReadModel"})
     assert gone.status_code == 200, gone.text
     assert gone.json() == {"deleted": uid, "type": "UserReadModel"}
     assert error_of(await ask(queries, "GetUser", {"id": uid}), 404)["code"] == "not_found"
@@ -255,7 +267,7 @@ async def test_delete_removes_and_the_next_event_restores(
     assert missing.status_code == 404
     # the user's other read model is untouched
     assert (await answer(queries, "GetUserOrders", {"id": uid}))["result"]["name"] == "Deleted Dora"
-    again = await queries.delete(f"{READ_MODELS}/{uid}", params={"type": "UserReadModel"})
+    again = await projector_admin.delete(f"{READ_MODELS}/{uid}", params={"type": "UserReadModel"})
     assert error_of(again, 404)["code"] == "not_found"
 
     _, token = await send(commands, "UpdateUser", user_id=uid, age=34)
@@ -267,13 +279,15 @@ async def test_delete_removes_and_the_next_event_restores(
     )
 
 
-async def test_an_unknown_type_is_422(queries: AsyncTestClient) -> None:
+async def test_an_unknown_type_is_422(
+    queries: AsyncTestClient, projector_admin: AsyncTestClient
+) -> None:
     bogus = {"type": "NoSuchModel"}
     answers = [
         await queries.get(f"{READ_MODELS}/x", params=bogus),
         await queries.get(READ_MODELS, params=bogus),
-        await queries.post(READ_MODELS, json={**bogus, "data": {"id": "x"}}),
-        await queries.delete(f"{READ_MODELS}/x", params=bogus),
+        await projector_admin.post(READ_MODELS, json={**bogus, "data": {"id": "x"}}),
+        await projector_admin.delete(f"{READ_MODELS}/x", params=bogus),
     ]
     for response in answers:
         error = error_of(response, 422)
@@ -292,13 +306,31 @@ async def test_an_unknown_type_is_422(queries: AsyncTestClient) -> None:
     ],
 )
 async def test_an_invalid_document_is_422(
-    queries: AsyncTestClient, body: dict[str, Any], field: str
+    projector_admin: AsyncTestClient, body: dict[str, Any], field: str
 ) -> None:
-    error = error_of(await queries.post(READ_MODELS, json=body), 422)
+    error = error_of(await projector_admin.post(READ_MODELS, json=body), 422)
     assert (error["code"], error["details"]["fields"][0]["field"]) == ("validation_failed", field)
 
 
-async def test_delete_needs_a_type(queries: AsyncTestClient) -> None:
-    response = await queries.delete(f"{READ_MODELS}/x")
+async def test_delete_needs_a_type(projector_admin: AsyncTestClient) -> None:
+    response = await projector_admin.delete(f"{READ_MODELS}/x")
     assert response.status_code in (400, 422), response.text  # a missing parameter
     assert response.json()["error"]["details"]["fields"][0]["field"] == "type"
+
+
+def read_model_methods(app: Litestar) -> set[str]:
+    """The HTTP methods an app serves on /api/v1/cqrs/read-models and below."""
+    return {
+        method
+        for route in app.routes
+        if isinstance(route, HTTPRoute) and route.path.startswith(READ_MODELS)
+        for method in route.methods - {"OPTIONS", "HEAD"}
+    }
+
+
+def test_only_the_projector_writes_read_models(
+    queries: AsyncTestClient, projector_admin: AsyncTestClient
+) -> None:
+    """One writer: the query-service only reads them; corrections are the projector's."""
+    assert read_model_methods(queries.app) == {"GET"}
+    assert read_model_methods(projector_admin.app) == {"POST", "DELETE"}

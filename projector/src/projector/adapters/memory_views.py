@@ -29,6 +29,9 @@ class MemoryViews:
     ) -> dict[str, tuple[ReadModel, int]]:
         return {i: self.docs[(model.NAME, i)] for i in doc_ids if (model.NAME, i) in self.docs}
 
+    async def delete(self, model: type[ReadModel], doc_id: str) -> bool:
+        return self.docs.pop((model.NAME, doc_id), None) is not None
+
     async def save_many(self, writes: list[tuple[ReadModel, int]]) -> set[str]:
         clashed: set[str] = set()
         for doc, revision in writes:

@@ -13,7 +13,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from cqrs_contracts.read_models import COLLECTIONS
+from cqrs_read_store.documents import COLLECTIONS
 
 log = logging.getLogger("projector.rebuild")
 CONTROL = "projection_control"

@@ -4,10 +4,9 @@ from typing import Protocol
 
 from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_contracts.read_models import ChangeNotification, ReadModel
+from cqrs_read_store.writer import ConcurrentChangeError
 
-
-class ConcurrentChangeError(Exception):
-    """Another writer changed the document since it was read; read it again."""
+__all__ = ["ConcurrentChangeError", "History", "Notifier", "Views"]
 
 
 class Views(Protocol):
@@ -28,6 +27,9 @@ class Views(Protocol):
         """Store each document that is still at its revision, in one round trip per read
         model; the names of the read models where some document was not (or may not
         have been) stored: their documents are redone one by one."""
+
+    async def delete(self, model: type[ReadModel], doc_id: str) -> bool:
+        """Remove a document (an admin correction); whether there was one."""
 
 
 class History(Protocol):

@@ -50,7 +50,7 @@ async def _rebuild() -> None:
     from tqdm import tqdm
 
     from cqrs_contracts.read_models import READ_MODELS
-    from projector.adapters.notifier import forget_cached
+    from cqrs_read_store.announce import forget_cached
     from projector.bootstrap import build, close, make_rebuild
 
     container = build(load_settings())

@@ -1,1 +1,2 @@
-"""Adapters: Beanie read models, Redis cache, consistency waits, the query log."""
+"""Adapters: Redis cache, consistency waits, the query log, declared query types (the
+read models are read through cqrs_read_store.reader)."""

@@ -15,10 +15,10 @@ from cqrs_contracts.consistency import InvalidTokenError, decode_token
 from cqrs_contracts.errors import ErrorCode, error_body
 from cqrs_contracts.handlers import QueryDeclaration
 from cqrs_contracts.settings import Settings
+from cqrs_read_store.reader import ReadStore
 from query_service.adapters.cache import ReadCache
 from query_service.adapters.consistency import ConsistencyWaiter
 from query_service.adapters.query_log import QueryLog
-from query_service.adapters.read_store import ReadStore
 from query_service.queries.declared import BadParamsError, DeclaredQuery, parse_declared
 from query_service.queries.filters import (
     BadQueryError,

@@ -1,5 +1,6 @@
 """Projector process: the Kafka consumer runs inside this Litestar app's lifespan, and
-the app serves health and admin routes (dead letters). `create_app` is Granian's target."""
+the app serves health and admin routes (dead letters, read-model corrections).
+`create_app` is Granian's target."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -23,6 +24,7 @@ from projector.bootstrap import Container, build, close, watch_rebuilds
 from projector.entrypoints.consumer import EventConsumer
 from projector.entrypoints.http.asyncapi import asyncapi_json, asyncapi_page
 from projector.entrypoints.http.operations import readiness, stats
+from projector.entrypoints.http.read_models import ReadModelCorrectionController
 from projector.entrypoints.http.status import liveness, status
 from projector.entrypoints.http.webhooks import EventHandlerController
 from projector.entrypoints.webhook_consumer import install_webhooks
@@ -98,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             asyncapi_json,
             asyncapi_page,
             EventHandlerController,
+            ReadModelCorrectionController,
         ],
         dependencies={"container": Provide(lambda: container, sync_to_thread=False)},
         lifespan=[_lifespan(container), webhooks],

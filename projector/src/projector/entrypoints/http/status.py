@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Response, get
 from litestar.di import NamedDependency
 
-from cqrs_contracts.read_models import COLLECTIONS
+from cqrs_contracts.read_models import READ_MODELS
 from cqrs_http.auth import READER
 from projector.adapters.rebuild_control import RebuildControl
 from projector.bootstrap import Container, read_db
@@ -61,5 +61,5 @@ async def status(container: NamedDependency[Container]) -> dict[str, Any]:
         "last_stored_at": _iso(consumer.last_stored_at),
         "topic": container.settings.kafka.topic,
         "group_id": container.settings.kafka.group_id,
-        "projections": dict.fromkeys(COLLECTIONS, projection),
+        "projections": dict.fromkeys(READ_MODELS, projection),
     }

@@ -16,7 +16,6 @@ from redis.exceptions import RedisError
 from cqrs_contracts.settings import Settings, load_settings
 from cqrs_http.platform import PlatformPlugin
 from cqrs_http.shutdown import bounded, stop_tasks
-from query_service.adapters.documents import init_documents
 from query_service.bootstrap import Container, build
 from query_service.entrypoints.http.handlers import QueryHandlerController
 from query_service.entrypoints.http.health import cleanup, liveness, readiness, stats
@@ -36,7 +35,6 @@ async def _trim_every(container: Container) -> None:
 def _lifespan(container: Container):  # type: ignore[no-untyped-def]
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        await init_documents(container.db)
         await container.queries.log.ensure_indexes()
         with contextlib.suppress(Exception):  # else the refresh task retries and logs
             await container.handler_store.ensure_indexes()

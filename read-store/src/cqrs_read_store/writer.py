@@ -1,16 +1,17 @@
-"""Read models in the read store, written with compare-and-set on a revision counter
-so that concurrent projector replicas never overwrite each other's changes."""
+"""The one writer of the read models: compare-and-set on a revision counter (`_rev`), so
+that concurrent projector replicas (and an admin correction) never overwrite each other's
+changes; batched bulk writes per read model; a rebuild's staging set of collections."""
 
 import asyncio
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel, InsertOne, ReplaceOne, WriteConcern
+from pymongo import InsertOne, ReplaceOne, WriteConcern
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from cqrs_contracts.read_models import COLLECTIONS, INDEXES, ReadModel
-from projector.adapters.mongo import CODECS
-from projector.application.ports import ConcurrentChangeError
+from cqrs_contracts.read_models import ReadModel
+from cqrs_read_store.codec import CODECS
+from cqrs_read_store.documents import COLLECTIONS, INDEXES
 
 REVISION = "_rev"
 # Journaled: a write the store acknowledged survives a kill -9 of the store. The consumer
@@ -19,6 +20,10 @@ REVISION = "_rev"
 JOURNALED = WriteConcern(j=True)
 DUPLICATE_KEY = 11000
 LOAD_CHUNK = 50
+
+
+class ConcurrentChangeError(Exception):
+    """Another writer changed the document since it was read; read it again."""
 
 
 class ViewStore:
@@ -42,14 +47,8 @@ class ViewStore:
         return found
 
     async def ensure_indexes(self) -> None:
-        for name, specs in INDEXES.items():
-            model_collection = self._db[COLLECTIONS[name] + self.suffix]
-            await model_collection.create_indexes(
-                [
-                    IndexModel([(f, ASCENDING) for f in fields], unique=unique)
-                    for fields, unique in specs
-                ]
-            )
+        for name, indexes in INDEXES.items():
+            await self._db[COLLECTIONS[name] + self.suffix].create_indexes(indexes)
 
     async def load(self, model: type[ReadModel], doc_id: str) -> tuple[ReadModel | None, int]:
         """The document and its revision (0 when it does not exist)."""
@@ -121,6 +120,11 @@ class ViewStore:
             if result.matched_count != 1:
                 raise ConcurrentChangeError(doc.id)
         return revision + 1
+
+    async def delete(self, model: type[ReadModel], doc_id: str) -> bool:
+        """Remove the document; whether there was one."""
+        result = await self._collection(model).delete_one({"_id": doc_id})
+        return bool(result.deleted_count == 1)
 
     async def all_ids(self, model: type[ReadModel]) -> list[str]:
         return [str(d["_id"]) async for d in self._collection(model).find({}, {"_id": 1})]

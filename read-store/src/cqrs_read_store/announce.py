@@ -1,6 +1,7 @@
-"""After a read model changed: drop its cache entries, then tell every query replica;
-after an event is in every read model: record its version and feed it on.
-Key and channel names: `cqrs_contracts.channels`."""
+"""The change announcement beside the writer: after a read model changed (by an event or
+an admin correction), drop its cache entries, then tell every query replica; after an
+event is in every read model, record its version and feed it on. Key and channel names:
+`cqrs_contracts.channels`."""
 
 from typing import Any
 
@@ -60,7 +61,8 @@ class RedisNotifier:
     ) -> None:
         """One round trip: per changed document drop its cache entry, bump the read
         model's generation and announce it; then record each stream's version as applied
-        (versions never go back) and put the events on the event feed."""
+        (versions never go back) and put the events on the event feed. No envelopes (an
+        admin correction): only the changes."""
         latest: dict[str, int] = {}
         for envelope in envelopes:
             latest[envelope.stream_id] = max(latest.get(envelope.stream_id, 0), envelope.version)

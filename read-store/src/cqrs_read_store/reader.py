@@ -1,8 +1,8 @@
 """Reads of the read models: one document, or a keyset-paginated page.
 
 Straight through pymongo into the contract models (the same validation and the same JSON
-as the Beanie documents of documents.py, which the admin endpoints use): Beanie's query
-and document machinery cost more CPU than the read itself on the query path."""
+as the Beanie documents of documents.py): Beanie's query and document machinery cost
+more CPU than the read itself on the query path."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +10,8 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from cqrs_contracts.read_models import COLLECTIONS, READ_MODELS, ReadModel
+from cqrs_contracts.read_models import READ_MODELS, ReadModel
+from cqrs_read_store.documents import COLLECTIONS
 
 
 @dataclass(frozen=True)
