@@ -1,9 +1,7 @@
 """Small helpers shared by the command-service integration tests."""
 
-import asyncio
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -16,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from command_service.adapters import tables
 from command_service.entrypoints.http.app import create_app
 from cqrs_contracts.settings import Settings
+from tests.support.polling import eventually
 
 COMMANDS = "/api/v1/cqrs/commands"
 EVENTS = "/api/v1/cqrs/events"
@@ -109,15 +108,6 @@ async def concurrent_client(settings: Settings) -> AsyncIterator[httpx.AsyncClie
 # --- waiting, the store, Kafka -----------------------------------------------------------
 
 
-async def wait_until(
-    check: Callable[[], Awaitable[bool]], within: float, what: str, interval: float = 0.1
-) -> None:
-    deadline = time.monotonic() + within
-    while not await check():
-        assert time.monotonic() < deadline, f"timed out after {within}s waiting for {what}"
-        await asyncio.sleep(interval)
-
-
 async def outbox_count(engine: AsyncEngine) -> int:
     async with engine.connect() as conn:
         return int(await conn.scalar(select(func.count()).select_from(tables.outbox)) or 0)
@@ -159,18 +149,23 @@ async def read_topic(
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
         records: list[ConsumerRecord] = []
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            if until is not None and until(records):
-                return records
-            if until is None:
-                positions = {p: await consumer.position(p) for p in ends}
-                if all(positions[p] >= end for p, end in ends.items()):
-                    return records
+
+        async def read_enough() -> bool:
+            if until is not None:
+                if until(records):
+                    return True
+            elif all([await consumer.position(p) >= end for p, end in ends.items()]):
+                return True
             batches = await consumer.getmany(timeout_ms=200)
             for partition in sorted(batches, key=lambda p: p.partition):
                 records.extend(batches[partition])
-        raise AssertionError(f"reading {topic} timed out after {within}s ({len(records)} read)")
+            return False
+
+        try:
+            await eventually(read_enough, timeout=within, interval=0, what=f"records of {topic}")
+        except AssertionError as failure:
+            raise AssertionError(f"{failure} ({len(records)} read)") from failure
+        return records
     finally:
         await consumer.stop()
 
