@@ -97,7 +97,8 @@ async def concurrent_client(settings: Settings) -> AsyncIterator[httpx.AsyncClie
     (Litestar's AsyncTestClient runs the app behind a blocking portal: concurrent calls
     on it are handled one after the other.)"""
     app = create_app(settings)
-    transport = httpx.ASGITransport(app=app)
+    # httpx types the ASGI app its own way, which Litestar's callable does not spell
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     async with (
         app.lifespan(),
         httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=60) as c,

@@ -3,6 +3,7 @@ sharing one outbox deliver every event exactly once; a commit wakes the relay, p
 finds rows nobody woke it for, and a deep outbox leaves in batches."""
 
 import asyncio
+import functools
 import json
 import uuid
 from collections import Counter
@@ -167,7 +168,7 @@ async def test_a_row_committed_without_a_wake_is_found_by_polling(
                 endpoints.kafka_brokers, private_store.topic, until=_has(stored.event_id)
             )
             await eventually(
-                lambda n=sent: _published(container.relay, n), timeout=10, what="the delete"
+                functools.partial(_published, container.relay, sent), timeout=10, what="the delete"
             )
         assert not task.done(), "the relay stopped"
     finally:

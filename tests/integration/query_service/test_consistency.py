@@ -104,7 +104,7 @@ async def test_a_malformed_token_is_400(queries: AsyncTestClient, token: str) ->
     response = await queries.post(
         QUERIES,
         json={"type": "GetUser", "data": {"id": "whoever"}},
-        headers={"X-Consistency-Token": token.encode()},
+        headers={b"X-Consistency-Token": token.encode()},
     )
     assert error_of(response, 400)["code"] == "bad_request"
 

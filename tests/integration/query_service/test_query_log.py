@@ -95,7 +95,7 @@ async def test_cursor_paging_over_the_log(
     walked: list[str] = []
     cursor = None
     for _ in range(10):
-        params = {"type": "GetOrder", "since": since, "limit": 2}
+        params: dict[str, Any] = {"type": "GetOrder", "since": since, "limit": 2}
         if cursor:
             params["cursor"] = cursor
         page = (await queries.get(QUERIES, params=params)).json()

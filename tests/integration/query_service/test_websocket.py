@@ -191,7 +191,7 @@ async def test_every_replica_tells_its_clients(
                         kinds.add("event")
             return kinds
 
-        assert await asyncio.gather(seen(one), seen(two)) == [{"note", "event"}] * 2
+        assert list(await asyncio.gather(seen(one), seen(two))) == [{"note", "event"}] * 2
 
     async with httpx.AsyncClient() as http:
         for process in replicas:

@@ -93,7 +93,7 @@ async def test_during_a_rotation_both_secrets_verify_and_after_retiring_only_the
     assert only.status_code == 409, only.text
     unknown = await hooks_admin.delete(f"{HOOKS}/by-id/{rotating}/secrets/7")
     assert unknown.status_code == 404, unknown.text
-    assert [s["n"] for s in (await hooks.listed())[rotating]["secrets"]] == [2]  # type: ignore[index]
+    assert [s["n"] for s in (await hooks.listed())[rotating]["secrets"]] == [2]
 
 
 async def test_a_dead_letter_redriven_to_a_receiver_that_recovered_is_delivered_and_gone(
