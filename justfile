@@ -56,11 +56,13 @@ test-integration: sync infra-up
 e2e: sync infra-up
     uv run pytest -m e2e -p no:cacheprovider
 
-# ruff (lint + format check) and mypy (strict on contracts and domain)
+# ruff (lint + format check), mypy (strict on contracts and domain; tests checked too, so a
+# fake that drifts from its port fails) and import-linter (the layer rules in pyproject.toml)
 lint: sync
     uv run ruff check .
     uv run ruff format --check .
-    uv run mypy shared/src http-kit/src event-store/src read-store/src command-service/src projector/src query-service/src
+    uv run mypy shared/src http-kit/src event-store/src read-store/src command-service/src projector/src query-service/src tests
+    uv run lint-imports --no-cache
 
 # Format the code in place
 fmt: sync

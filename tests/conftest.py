@@ -21,7 +21,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item):  # type: ignore[no-untyped-def]
+def pytest_runtest_call(item: pytest.Item):
     """A test still running after HANG_REPORT_SECONDS prints every asyncio task's stack,
     so a hang shows where it waits (pytest-timeout alone shows only the main thread)."""
     done = threading.Event()

@@ -26,6 +26,7 @@ from tests.bench import cpu, freshness, projection, read_path, soak, write_path,
 from tests.bench.gateway import Gateway, gateway
 from tests.bench.report import Side, compare, from_load, from_wrk, table
 from tests.bench.system import BenchSystem, bench_system
+from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
@@ -163,14 +164,15 @@ class Bench:
 
     async def _outbox_drained(self, limit_s: float = 120) -> None:
         engine = create_async_engine(self.system.mysql_url)
-        deadline = time.perf_counter() + limit_s
+
+        async def left() -> int:
+            async with engine.connect() as conn:
+                return int((await conn.execute(text("SELECT COUNT(*) FROM outbox"))).scalar_one())
+
         try:
-            while time.perf_counter() < deadline:
-                async with engine.connect() as conn:
-                    left = (await conn.execute(text("SELECT COUNT(*) FROM outbox"))).scalar_one()
-                if not left:
-                    return
-                await asyncio.sleep(0.1)
+            await eventually(
+                left, timeout=limit_s, interval=0.1, accept=lambda n: n == 0, what="no outbox"
+            )
         finally:
             await engine.dispose()
 

@@ -9,7 +9,7 @@ _redis = Redis.from_url(os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:637
 _KEY = os.environ.get("BENCH_KEY", "bench:doc")
 
 
-async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+async def app(scope, receive, send):
     if scope["type"] == "lifespan":
         while True:
             message = await receive()

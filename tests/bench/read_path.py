@@ -2,7 +2,6 @@
 ListOrders page) against a bare Granian app serving the same JSON from Redis; both driven
 by wrk with the same settings."""
 
-import asyncio
 import contextlib
 import json
 import os
@@ -16,6 +15,7 @@ from redis.asyncio import Redis
 
 from tests.bench import wrk
 from tests.bench.system import LOGS, BenchSystem
+from tests.support.polling import eventually
 from tests.support.processes import free_port
 
 
@@ -82,12 +82,18 @@ async def bare_app(system: BenchSystem, document: str) -> AsyncIterator[tuple[st
         proc = subprocess.Popen(granian, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         async with httpx.AsyncClient(timeout=5) as client:
-            for _ in range(100):
-                try:
-                    await client.get(f"http://127.0.0.1:{port}/")
-                    break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.1)
+
+            async def answered() -> bool:
+                await client.get(f"http://127.0.0.1:{port}/")
+                return True
+
+            await eventually(
+                answered,
+                timeout=10,
+                interval=0.1,
+                ignoring=(httpx.TransportError,),
+                what="the baseline app to answer",
+            )
         yield f"http://127.0.0.1:{port}", proc.pid
     finally:
         proc.terminate()

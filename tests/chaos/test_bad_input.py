@@ -32,6 +32,7 @@ from cqrs_contracts.queries import QUERY_TYPES
 from cqrs_event_store.tables import events
 from tests.chaos.bad_input import INJECTIONS, Findings
 from tests.chaos.system import System
+from tests.support.polling import eventually
 
 EXAMPLES = 30  # per operation and per mode (valid by the schema, invalid)
 SECONDS_PER_OPERATION = 10.0  # a slow operation stops early
@@ -217,15 +218,21 @@ async def test_injection_in_every_field_changes_nothing_and_leaks_nothing(
 
 
 async def projector_caught_up(url: str, within: float = 60) -> int:
-    """Wait (bounded) until the projector has taken every event; how many it dead-lettered."""
+    """Wait (bounded: failing after `within` seconds) until the projector has taken every
+    event; how many it dead-lettered."""
     async with httpx.AsyncClient(base_url=url, timeout=10) as client:
-        deadline = time.monotonic() + within
-        while True:
-            status = (await client.get("/api/v1/cqrs/projections")).json()
+
+        async def status() -> dict[str, Any]:
+            return dict((await client.get("/api/v1/cqrs/projections")).json())
+
+        def caught_up(status: dict[str, Any]) -> bool:
             lag = max(p["lag"] for p in status["projections"].values())
-            if (lag == 0 and status["processed"] > 0) or time.monotonic() > deadline:
-                return int(status["dead_lettered"])
-            await asyncio.sleep(0.5)
+            return bool(lag == 0 and status["processed"] > 0)
+
+        done = await eventually(
+            status, timeout=within, interval=0.5, accept=caught_up, what="the projector's lag 0"
+        )
+        return int(done["dead_lettered"])
 
 
 def stored_literally(body: dict[str, Any], answer: dict[str, Any], written: int) -> str | None:

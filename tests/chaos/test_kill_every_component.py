@@ -22,6 +22,7 @@ from tests.chaos import audit
 from tests.chaos.load import PAYMENT, CommandLoad
 from tests.chaos.private_infra import PrivateInfra
 from tests.chaos.system import Namespace, System
+from tests.support.polling import eventually
 
 RATE = 30  # steady commands per second, plus a crowd of 10 on the hot aggregates each second
 WARM_UP, DOWN_FOR, RECOVER_FOR = 8.0, 3.0, 8.0  # seconds
@@ -83,31 +84,37 @@ async def kill_and_restart(
 async def settled(
     engine: AsyncEngine, namespace: Namespace, infra: PrivateInfra, system: System, clock: Clock
 ) -> None:
-    """Wait (bounded) until the outbox is empty, the projector has no lag and the read
-    models equal a replay of the event store."""
+    """Wait (bounded: failing after SETTLE_WITHIN) until the outbox is empty, the projector
+    has no lag and the read models equal a replay of the event store."""
     client, views = audit.read_store(infra.endpoints.mongodb_uri, namespace.read_database)
-    deadline = time.monotonic() + SETTLE_WITHIN
     try:
         async with httpx.AsyncClient(base_url=system["projector"].url, timeout=10) as admin:
-            while time.monotonic() < deadline:
+
+            async def consistent() -> bool:
                 async with engine.connect() as conn:
                     left = await conn.scalar(select(func.count()).select_from(outbox))
                 status = (await admin.get(PROJECTIONS)).json()
                 lag = max(p["lag"] for p in status["projections"].values())
-                if left == 0 and lag == 0:
-                    report = await check(views, EventReader(engine))
-                    if report.consistent:
-                        return
-                    clock.note(
-                        f"read models differ: {len(report.missing)} missing, "
-                        f"{len(report.extra)} extra, {len(report.different)} different"
-                    )
-                else:
+                if left != 0 or lag != 0:
                     clock.note(
                         f"outbox {left}, projector lag {lag}, "
                         f"dead-lettered {status['dead_lettered']}"
                     )
-                await asyncio.sleep(2)
+                    return False
+                report = await check(views, EventReader(engine))
+                if not report.consistent:
+                    clock.note(
+                        f"read models differ: {len(report.missing)} missing, "
+                        f"{len(report.extra)} extra, {len(report.different)} different"
+                    )
+                return report.consistent
+
+            await eventually(
+                consistent,
+                timeout=SETTLE_WITHIN,
+                interval=2,
+                what="an empty outbox, no lag and read models equal to a replay",
+            )
     finally:
         await client.close()
 

@@ -1,6 +1,5 @@
 """Run a service as a real OS process (so tests can kill -9 it), and wait on HTTP."""
 
-import asyncio
 import os
 import signal
 import socket
@@ -9,6 +8,8 @@ import sys
 from pathlib import Path
 
 import httpx
+
+from tests.support.polling import eventually
 
 BIN = Path(sys.executable).parent
 
@@ -42,17 +43,21 @@ class ServiceProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        proc = self.proc
+
+        async def healthy() -> bool:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{self.script} exited; see {self.log_path}")
+            return (await client.get(f"{self.url}/health")).status_code == 200
+
         async with httpx.AsyncClient() as client:
-            for _ in range(int(timeout * 10)):
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"{self.script} exited; see {self.log_path}")
-                try:
-                    if (await client.get(f"{self.url}/health")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise TimeoutError(f"{self.script} did not answer /health; see {self.log_path}")
+            await eventually(
+                healthy,
+                timeout=timeout,
+                interval=0.1,
+                ignoring=(httpx.TransportError,),
+                what=f"{self.script} to answer /health (see {self.log_path})",
+            )
 
     def kill(self) -> None:
         """kill -9 the whole process group (Granian and its workers)."""

@@ -1,9 +1,7 @@
 """Small helpers shared by the command-service integration tests."""
 
-import asyncio
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -16,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from command_service.entrypoints.http.app import create_app
 from cqrs_contracts.settings import Settings
 from cqrs_event_store import tables
+from tests.support.polling import eventually
 
 COMMANDS = "/api/v1/cqrs/commands"
 EVENTS = "/api/v1/cqrs/events"
@@ -98,7 +97,8 @@ async def concurrent_client(settings: Settings) -> AsyncIterator[httpx.AsyncClie
     (Litestar's AsyncTestClient runs the app behind a blocking portal: concurrent calls
     on it are handled one after the other.)"""
     app = create_app(settings)
-    transport = httpx.ASGITransport(app=app)
+    # httpx types the ASGI app its own way, which Litestar's callable does not spell
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     async with (
         app.lifespan(),
         httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=60) as c,
@@ -107,15 +107,6 @@ async def concurrent_client(settings: Settings) -> AsyncIterator[httpx.AsyncClie
 
 
 # --- waiting, the store, Kafka -----------------------------------------------------------
-
-
-async def wait_until(
-    check: Callable[[], Awaitable[bool]], within: float, what: str, interval: float = 0.1
-) -> None:
-    deadline = time.monotonic() + within
-    while not await check():
-        assert time.monotonic() < deadline, f"timed out after {within}s waiting for {what}"
-        await asyncio.sleep(interval)
 
 
 async def outbox_count(engine: AsyncEngine) -> int:
@@ -159,18 +150,23 @@ async def read_topic(
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
         records: list[ConsumerRecord] = []
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            if until is not None and until(records):
-                return records
-            if until is None:
-                positions = {p: await consumer.position(p) for p in ends}
-                if all(positions[p] >= end for p, end in ends.items()):
-                    return records
+
+        async def read_enough() -> bool:
+            if until is not None:
+                if until(records):
+                    return True
+            elif all([await consumer.position(p) >= end for p, end in ends.items()]):
+                return True
             batches = await consumer.getmany(timeout_ms=200)
             for partition in sorted(batches, key=lambda p: p.partition):
                 records.extend(batches[partition])
-        raise AssertionError(f"reading {topic} timed out after {within}s ({len(records)} read)")
+            return False
+
+        try:
+            await eventually(read_enough, timeout=within, interval=0, what=f"records of {topic}")
+        except AssertionError as failure:
+            raise AssertionError(f"{failure} ({len(records)} read)") from failure
+        return records
     finally:
         await consumer.stop()
 

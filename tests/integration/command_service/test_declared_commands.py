@@ -29,8 +29,8 @@ from tests.integration.command_service.helpers import (
     field_rules,
     kafka_headers,
     read_topic,
-    wait_until,
 )
+from tests.support.polling import eventually
 from tests.support.services import Endpoints
 
 HANDLERS = "/api/v1/cqrs/handlers/commands"
@@ -351,7 +351,9 @@ async def test_another_replica_follows_registrations_and_removals(
         async def second_has_it() -> bool:
             return accepts(second, name)
 
-        await wait_until(second_has_it, REPLICA_BOUND, "the second replica to see the type")
+        await eventually(
+            second_has_it, timeout=REPLICA_BOUND, what="the second replica to see the type"
+        )
         accepted = await command(second, name, {"ticket_id": ticket, "title": "Elsewhere"})
         assert accepted.status_code == 200, accepted.text
 
@@ -363,13 +365,17 @@ async def test_another_replica_follows_registrations_and_removals(
                 "command_disabled"
             )
 
-        await wait_until(second_refuses, REPLICA_BOUND, "the second replica to disable CreateUser")
+        await eventually(
+            second_refuses, timeout=REPLICA_BOUND, what="the second replica to disable CreateUser"
+        )
         await first.delete(f"{HANDLERS}/{name}")
 
         async def second_dropped_it() -> bool:
             return not accepts(second, name)
 
-        await wait_until(second_dropped_it, REPLICA_BOUND, "the second replica to drop the type")
+        await eventually(
+            second_dropped_it, timeout=REPLICA_BOUND, what="the second replica to drop the type"
+        )
 
 
 async def test_registrations_survive_a_restart(private_store: PrivateStore) -> None:

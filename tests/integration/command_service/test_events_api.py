@@ -3,6 +3,7 @@
 import base64
 import json
 import uuid
+from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -43,7 +44,7 @@ async def walk(client: AsyncTestClient, **params: object) -> list[list[dict]]:
     """Every page of GET /events with these filters, following next_cursor."""
     pages, cursor = [], None
     while True:
-        query = params | ({"cursor": cursor} if cursor else {})
+        query: dict[str, Any] = params | ({"cursor": cursor} if cursor else {})
         response = await client.get(EVENTS, params=query)
         assert response.status_code == 200, response.text
         body = response.json()

@@ -28,7 +28,7 @@ async def container(private_store: PrivateStore) -> AsyncIterator[Container]:
     await built.redis.aclose()
 
 
-def send(commands: CommandService, type_: str, data: dict[str, Any], **envelope: Any):  # type: ignore[no-untyped-def]
+def send(commands: CommandService, type_: str, data: dict[str, Any], **envelope: Any):
     request = CommandRequest.model_validate({"type": type_, "data": data, **envelope})
     return commands.execute(request, Caller(actor="test"))
 

@@ -20,8 +20,8 @@ from tests.integration.command_service.helpers import (
     create_user,
     error_of,
     unique_email,
-    wait_until,
 )
+from tests.support.polling import eventually
 
 
 async def test_a_refused_first_answer_is_replayed_even_once_the_command_could_pass(
@@ -68,7 +68,7 @@ async def test_an_expired_key_runs_the_command_anew(
         async def expired() -> bool:
             return datetime.now(UTC).replace(tzinfo=None) > expires_at
 
-        await wait_until(expired, within=10, what="the idempotency key to expire")
+        await eventually(expired, timeout=10, what="the idempotency key to expire")
         # age 31 again: run anew, it finds nothing to change (a replay would be the 200)
         again = await c.post(COMMANDS, json=body)
     assert error_of(again, 409)["code"] == "nothing_to_change"

@@ -7,13 +7,13 @@ import shlex
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.support.polling import eventually
 from tests.support.services import ROOT
 
 # Copied verbatim from the original README ("Sending a Command", "Publishing an Event").
@@ -50,7 +50,9 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+async def server(
+    service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
     """`command-service serve` on a free port; its base URL once /health answers."""
     port = free_port()
     command = [str(Path(sys.executable).with_name("command-service")), "serve", "--port", str(port)]
@@ -61,16 +63,19 @@ def server(service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
+
+        async def up() -> bool:
             assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not come up\n" + log.read_text()
-            time.sleep(0.2)
+            return (await client.get(f"{base}/health", timeout=1)).status_code == 200
+
+        async with httpx.AsyncClient() as client:
+            await eventually(
+                up,
+                timeout=60,
+                interval=0.2,
+                ignoring=(httpx.TransportError,),
+                what=f"the server to come up (its log: {log})",
+            )
         yield base
     finally:
         process.terminate()

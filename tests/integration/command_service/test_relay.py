@@ -3,6 +3,7 @@ sharing one outbox deliver every event exactly once; a commit wakes the relay, p
 finds rows nobody woke it for, and a deep outbox leaves in batches."""
 
 import asyncio
+import functools
 import json
 import uuid
 from collections import Counter
@@ -32,8 +33,8 @@ from tests.integration.command_service.helpers import (
     pay,
     read_topic,
     topic_size,
-    wait_until,
 )
+from tests.support.polling import eventually
 from tests.support.services import Endpoints
 
 
@@ -101,7 +102,7 @@ async def test_two_relays_deliver_a_filled_outbox_exactly_once(
     await asyncio.gather(*(r.broker.connect() for r in relays))
     tasks = [asyncio.create_task(r.relay.run()) for r in relays]
     try:
-        await wait_until(lambda: _is_empty(engine), within=30, what="the outbox to empty")
+        await eventually(lambda: _is_empty(engine), timeout=30, what="the outbox to empty")
         assert not any(t.done() for t in tasks), "a relay stopped"
         first, second = (r.relay.owned_shards for r in relays)
         assert first.isdisjoint(second)
@@ -142,7 +143,7 @@ async def test_a_commit_wakes_the_relay_long_before_its_poll_interval(
         async with AsyncTestClient(app=create_app(settings)) as c:
             await create_user(c)
             # once the first event has left, the relay sleeps up to 30 s between passes
-            await wait_until(lambda: _is_empty(engine), within=10, what="the first event")
+            await eventually(lambda: _is_empty(engine), timeout=10, what="the first event")
             [event] = (await create_user(c))["events"]
             brokers, topic = endpoints.kafka_brokers, private_store.topic
             await read_topic(brokers, topic, until=_has(event["event_id"]), within=5)
@@ -166,8 +167,8 @@ async def test_a_row_committed_without_a_wake_is_found_by_polling(
             await read_topic(
                 endpoints.kafka_brokers, private_store.topic, until=_has(stored.event_id)
             )
-            await wait_until(
-                lambda n=sent: _published(container.relay, n), within=10, what="the delete"
+            await eventually(
+                functools.partial(_published, container.relay, sent), timeout=10, what="the delete"
             )
         assert not task.done(), "the relay stopped"
     finally:
@@ -206,7 +207,7 @@ async def test_a_deep_outbox_is_drained_in_batches_of_relay_batch_size(
     task = asyncio.create_task(relay.run())
     try:
         # a full batch is followed at once by the next: no 30 s poll in between
-        await wait_until(lambda: _is_empty(container.engine), within=10, what="the outbox")
+        await eventually(lambda: _is_empty(container.engine), timeout=10, what="the outbox")
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -268,7 +269,7 @@ async def test_a_pass_bigger_than_one_kafka_batch_leaves_split_in_order_with_its
     await container.broker.connect()
     task = asyncio.create_task(container.relay.run())
     try:
-        await wait_until(lambda: _is_empty(container.engine), within=30, what="the outbox")
+        await eventually(lambda: _is_empty(container.engine), timeout=30, what="the outbox")
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

@@ -26,8 +26,8 @@ from tests.integration.command_service.helpers import (
     outbox_count,
     read_topic,
     topic_size,
-    wait_until,
 )
+from tests.support.polling import eventually
 from tests.support.services import ROOT, Endpoints
 
 STREAMS, PER_STREAM = 100, 15  # 1500 events
@@ -97,7 +97,7 @@ async def test_a_killed_relay_loses_nothing_after_restart(
             assert first.poll() is None, log.read_text()
             return await topic_size(endpoints.kafka_brokers, private_store.topic) > 0
 
-        await wait_until(published_not_deleted, within=60, what="a batch on Kafka", interval=0.01)
+        await eventually(published_not_deleted, timeout=60, what="a batch on Kafka", interval=0.01)
         first.kill()  # SIGKILL mid-delete: no clean-up, no release of anything
         first.wait(timeout=10)
     finally:
@@ -116,7 +116,7 @@ async def test_a_killed_relay_loses_nothing_after_restart(
             assert second.poll() is None, log.read_text()
             return await outbox_count(engine) == 0
 
-        await wait_until(all_sent, within=120, what="the restarted relay to empty the outbox")
+        await eventually(all_sent, timeout=120, what="the restarted relay to empty the outbox")
     finally:
         stop(second)
 

@@ -38,6 +38,7 @@ async def test_snapshot_every_3_events_and_decisions_from_snapshot_plus_tail(
             await accept(c, "UpdateUser", {"id": user_id, "age": age})
 
         snap = await snapshot_of(mysql_engine, user_id)
+        assert snap is not None
         assert (snap.stream_type, snap.version) == ("user", 6)  # the latest multiple of 3
         assert snap.state == {
             "user_id": user_id,
@@ -52,7 +53,9 @@ async def test_snapshot_every_3_events_and_decisions_from_snapshot_plus_tail(
 
         answer = await accept(c, "UpdateUser", {"id": user_id, "age": 60})
         assert answer["version"] == 9
-        assert (await snapshot_of(mysql_engine, user_id)).version == 9
+        latest = await snapshot_of(mysql_engine, user_id)
+        assert latest is not None
+        assert latest.version == 9
 
         await accept(c, "DeleteUser", {"id": user_id})
         gone = await command(c, "UpdateUser", {"id": user_id, "age": 61})

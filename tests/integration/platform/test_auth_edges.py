@@ -90,7 +90,9 @@ async def apps(
 async def get(client: AsyncTestClient, service: str, **kw: Any) -> int:
     path = READ[service]
     method = "GET" if service != "query" else "POST"
-    body = {"json": {"type": "ListUsers", "data": {"limit": 1}}} if method == "POST" else {}
+    body: dict[str, Any] = (
+        {"json": {"type": "ListUsers", "data": {"limit": 1}}} if method == "POST" else {}
+    )
     return (await client.request(method, path, **body, **kw)).status_code
 
 

@@ -12,6 +12,7 @@ assert statuses, not durations: a hang would end in the test timeout."""
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, ExitStack
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -143,7 +144,7 @@ async def test_a_failing_dependency_gives_a_prompt_error(
     method, path = call
     getattr(wired.proxies[dependency], mode)()
     rid = request_id()
-    body = {"json": BODIES[path]} if method == "POST" else {}
+    body: dict[str, Any] = {"json": BODIES[path]} if method == "POST" else {}
     answer = await wired.client.request(method, path, headers=wired.headers(rid), **body)
     assert_error(answer, status, "timeout" if status == 504 else "dependency_unavailable")
     assert_logged(caplog, rid, status)

@@ -233,13 +233,16 @@ async def test_a_browser_sends_its_token_as_the_websocket_subprotocol(
     callers = identities(secured_settings)
     async with query_app(secured_settings) as client:
         for caller in BROKEN:
-            offered = ["bearer", callers[caller]] if callers[caller] else ["bearer"]
+            credential = callers[caller]
+            offered = ["bearer", credential] if credential else ["bearer"]
             with (
                 pytest.raises(WebSocketDisconnect),
                 await client.websocket_connect("/ws?subscribe=events", subprotocols=offered) as ws,
             ):
                 ws.receive_json(timeout=5)
-        offered = ["bearer", callers["reader"]]
+        reader = callers["reader"]
+        assert reader is not None
+        offered = ["bearer", reader]
         with await client.websocket_connect("/ws?subscribe=events", subprotocols=offered) as ws:
             assert ws.accepted_subprotocol == "bearer"
             assert ws.receive_json(timeout=5)["type"] == "ack"

@@ -8,7 +8,6 @@ the caller sent (echoed in the answer) on the lines its request caused, the comm
 on the command endpoint's, the trace id of the request's span (here the caller's trace,
 continued from its traceparent header)."""
 
-import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -21,6 +20,7 @@ import pytest
 
 from cqrs_contracts.settings import load_settings
 from tests.integration.platform.tokens import bearer, token
+from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess, free_port
 
 SECRET = "a-test-secret-of-at-least-thirty-two-bytes"
@@ -118,10 +118,11 @@ async def test_system_stats_asks_every_instance_with_the_callers_token(system: S
 async def logged(path: Path, text: str, within: float = 20) -> list[dict[str, Any]]:
     """The log's lines once `text` is in it (a logging thread writes them), each parsed:
     every line must be one JSON object."""
-    for _ in range(int(within * 10)):
-        if text in path.read_text():
-            break
-        await asyncio.sleep(0.1)
+
+    async def written() -> bool:
+        return text in path.read_text()
+
+    await eventually(written, timeout=within, interval=0.1, what=f"{text!r} in {path.name}")
     lines = [line for line in path.read_text().splitlines() if line.strip()]
     return [json.loads(line) for line in lines]
 

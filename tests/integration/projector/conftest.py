@@ -15,7 +15,7 @@ from cqrs_read_store.writer import ViewStore
 
 
 @pytest.fixture
-def read_db(mongo_client: AsyncMongoClient, mongo_database: str):  # type: ignore[no-untyped-def]
+def read_db(mongo_client: AsyncMongoClient, mongo_database: str):
     return mongo_client[mongo_database]
 
 

@@ -1,6 +1,5 @@
 """Helpers for driving a Projector directly over the real read store and event store."""
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -11,6 +10,7 @@ from cqrs_contracts.read_models import READ_MODELS, ReadModel
 from cqrs_event_store.reader import EventReader
 from cqrs_read_store.writer import ViewStore
 from projector.application.projector import Projector
+from tests.support.polling import eventually
 
 COMMANDS = "/api/v1/cqrs/commands"
 
@@ -81,9 +81,11 @@ async def wait_for_doc(
     read_db: Any, collection: str, doc_id: str, stream_id: str, version: int, within: float = 20.0
 ) -> dict[str, Any]:
     """The live document once it applied `stream_id` up to `version` (bounded wait)."""
-    doc = None
-    async with asyncio.timeout(within):
-        while not (doc and doc["versions"].get(stream_id, 0) >= version):
-            await asyncio.sleep(0.05)
-            doc = await read_db[collection].find_one({"_id": doc_id})
-    return doc
+
+    async def doc() -> dict[str, Any] | None:
+        found: dict[str, Any] | None = await read_db[collection].find_one({"_id": doc_id})
+        return found if found and found["versions"].get(stream_id, 0) >= version else None
+
+    return await eventually(
+        doc, timeout=within, what=f"{collection}/{doc_id} to reach {stream_id}@{version}"
+    )

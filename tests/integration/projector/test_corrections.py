@@ -5,6 +5,7 @@ WebSocket clients do; a deletion too."""
 
 import asyncio
 import uuid
+from typing import Any
 
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
@@ -18,7 +19,7 @@ from cqrs_read_store.writer import ViewStore
 READ_MODELS = "/api/v1/cqrs/read-models"
 
 
-async def heard(pubsub, doc_id: str, count: int) -> dict[str, list[ChangeNotification]]:  # type: ignore[no-untyped-def]
+async def heard(pubsub: Any, doc_id: str, count: int) -> dict[str, list[ChangeNotification]]:
     """The changes of `doc_id` by channel, until its document channel had `count` (each
     change goes out on the read model's channel first, so that one has them all too)."""
     found: dict[str, list[ChangeNotification]] = {}
@@ -45,7 +46,10 @@ async def test_a_correction_is_applied_by_the_projector_and_announced(
     ]
     pubsub = redis_client.pubsub()
     await pubsub.subscribe(*channels)
-    body = {"type": "UserReadModel", "data": {"id": doc_id, "name": "Fixed", "versions": {}}}
+    body: dict[str, Any] = {
+        "type": "UserReadModel",
+        "data": {"id": doc_id, "name": "Fixed", "versions": {}},
+    }
     try:
         await redis_client.set(cached, '{"stale": true}')
         saved = await projector_admin.post(READ_MODELS, json=body)

@@ -16,6 +16,7 @@ from cqrs_event_store.reader import EventReader
 from cqrs_read_store.writer import ViewStore
 from projector.application.consistency import Report, check
 from projector.bootstrap import build, close, make_rebuild
+from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess
 
 COMMANDS = "/api/v1/cqrs/commands"
@@ -46,13 +47,19 @@ async def documents(views: ViewStore) -> int:
 
 
 async def converged(views: ViewStore, events: EventReader, timeout: float = 90) -> Report:
-    report = Report()
-    for _ in range(int(timeout / 0.5)):
-        report = await check(views, events)
-        if report.consistent:
-            return report
-        await asyncio.sleep(0.5)
-    return report
+    """The consistency report once the read models equal a clean replay (failing after
+    `timeout` seconds, naming the last report)."""
+
+    async def report() -> Report:
+        return await check(views, events)
+
+    return await eventually(
+        report,
+        timeout=timeout,
+        interval=0.5,
+        accept=lambda r: r.consistent,
+        what="the read models to equal a replay of the event store",
+    )
 
 
 async def test_kill_9_mid_stream_then_restart_converges(
@@ -76,8 +83,11 @@ async def test_kill_9_mid_stream_then_restart_converges(
     try:
         await projector.start()
         load = asyncio.create_task(shop(commands, 30))
-        while await documents(views) < 20:
-            await asyncio.sleep(0.05)
+
+        async def seen() -> int:
+            return await documents(views)
+
+        await eventually(seen, timeout=60, accept=lambda n: n >= 20, what="20 documents")
         projector.kill()
         seen_at_kill = await documents(views)
         await load

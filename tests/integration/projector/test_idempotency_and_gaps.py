@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 from litestar.testing import AsyncTestClient
 
+from cqrs_contracts.read_models import UserReadModel
 from cqrs_event_store.reader import EventReader
 from cqrs_read_store.writer import ViewStore
 from tests.integration.projector.helpers import (
@@ -78,6 +79,7 @@ async def test_a_streams_last_event_first_fills_the_gap_from_the_event_store(
     assert {rev for _, rev in filled.values()} == {1}  # v1..v3 stored in one write
     assert await snapshot(v3_first, [uid]) == filled  # v1, v2 afterwards: skipped
     user = filled["UserReadModel", uid][0]
+    assert isinstance(user, UserReadModel)
     assert (user.name, user.age, user.versions) == ("Grace H.", 85, {uid: 3})
 
 

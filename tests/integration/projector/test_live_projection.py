@@ -1,10 +1,11 @@
 """Commands through the real command-service reach the read models through Kafka."""
 
-import asyncio
 import uuid
 from typing import Any
 
 from litestar.testing import AsyncTestClient
+
+from tests.integration.projector.helpers import wait_for_doc
 
 COMMANDS = "/api/v1/cqrs/commands"
 
@@ -13,17 +14,6 @@ async def send(commands: AsyncTestClient, type_: str, **data: Any) -> dict[str, 
     response = await commands.post(COMMANDS, json={"type": type_, "data": data})
     assert response.status_code == 200, response.text
     return response.json()
-
-
-async def wait_for(
-    read_db: Any, collection: str, doc_id: str, stream_id: str, version: int
-) -> dict:
-    for _ in range(200):
-        doc = await read_db[collection].find_one({"_id": doc_id})
-        if doc and doc["versions"].get(stream_id, 0) >= version:
-            return doc
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{collection}/{doc_id} never reached {stream_id}@{version}: {doc}")
 
 
 async def test_user_order_payment_flow_reaches_every_read_model(
@@ -38,11 +28,11 @@ async def test_user_order_payment_flow_reaches_every_read_model(
     )
     pid = payment["aggregate_id"]
 
-    users = await wait_for(read_db, "users", uid, uid, 1)
-    orders = await wait_for(read_db, "orders", oid, oid, 2)
-    payments = await wait_for(read_db, "payments", pid, pid, 1)
-    user_orders = await wait_for(read_db, "user_orders", uid, oid, 2)
-    order_payments = await wait_for(read_db, "order_payments", oid, pid, 1)
+    users = await wait_for_doc(read_db, "users", uid, uid, 1)
+    orders = await wait_for_doc(read_db, "orders", oid, oid, 2)
+    payments = await wait_for_doc(read_db, "payments", pid, pid, 1)
+    user_orders = await wait_for_doc(read_db, "user_orders", uid, oid, 2)
+    order_payments = await wait_for_doc(read_db, "order_payments", oid, pid, 1)
 
     assert users["name"] == "Ada"
     assert (orders["status"], str(orders["paid_amount"])) == ("partially_paid", "40.00")

@@ -35,7 +35,7 @@ def user_created(uid: str, position: int) -> EventEnvelope:
     )
 
 
-async def messages(pubsub, count: int, within: float = 5.0) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+async def messages(pubsub, count: int, within: float = 5.0) -> dict[str, list[str]]:
     """The next `count` published messages, by channel."""
     found: dict[str, list[str]] = {}
     async with asyncio.timeout(within):

@@ -15,6 +15,7 @@ from cqrs_event_store.reader import EventReader
 from cqrs_read_store.writer import ViewStore
 from projector.adapters.rebuild_control import RebuildControl
 from tests.integration.projector.test_crash_and_rebuild import converged, shop
+from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess
 
 STATUS = "/api/v1/cqrs/projections"
@@ -38,15 +39,20 @@ async def status_of(process: ServiceProcess) -> dict[str, Any]:
 
 
 async def settled(process: ServiceProcess, last_position: int) -> dict[str, Any]:
-    """The status once the process has stored every event up to `last_position`."""
-    status: dict[str, Any] = {}
-    for _ in range(200):
-        status = await status_of(process)
+    """The status once the process has stored every event up to `last_position` (failing
+    after 30 seconds)."""
+
+    def stored(status: dict[str, Any]) -> bool:
         projection = status["projections"]["UserReadModel"]
-        if projection["last_position"] >= last_position and projection["lag"] == 0:
-            return status
-        await asyncio.sleep(0.1)
-    return status
+        return bool(projection["last_position"] >= last_position and projection["lag"] == 0)
+
+    return await eventually(
+        lambda: status_of(process),
+        timeout=30,
+        interval=0.1,
+        accept=stored,
+        what=f"the projector to store every event up to {last_position}",
+    )
 
 
 async def test_two_projectors_split_the_partitions_and_build_the_same_read_models(
@@ -96,15 +102,20 @@ async def both_consuming(
 ) -> list[dict[str, Any]]:
     """Send commands until both projectors have consumed something and, between them,
     every partition: the consumer group has settled. Their statuses then."""
-    for _ in range(60):
+
+    async def owned() -> list[set[str]]:
         await shop(commands, 1)
-        await asyncio.sleep(0.5)
-        statuses = [await status_of(p) for p in pair]
-        owned = [set(offsets(s)) for s in statuses]
-        if all(owned) and owned[0] | owned[1] == {"0", "1", "2"}:
-            await asyncio.sleep(1)  # the last of the warm-up is stored
-            return [await status_of(p) for p in pair]
-    raise AssertionError(f"the group never settled on two consuming members: {owned}")
+        return [set(offsets(await status_of(p))) for p in pair]
+
+    await eventually(
+        owned,
+        timeout=60,
+        interval=0.5,
+        accept=lambda owned: all(owned) and owned[0] | owned[1] == {"0", "1", "2"},
+        what="the group to settle on two consuming members",
+    )
+    await asyncio.sleep(1)  # the last of the warm-up is stored
+    return [await status_of(p) for p in pair]
 
 
 async def test_a_backlog_is_taken_in_batches_and_the_status_shows_no_lag(

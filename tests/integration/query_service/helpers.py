@@ -1,9 +1,7 @@
 """Helpers for the query-service tests: commands through the real command-service, queries
 with their consistency tokens, so no test has to sleep for the projector."""
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -97,13 +95,3 @@ def error_of(response: httpx.Response, status: int) -> dict[str, Any]:
     error = response.json()["error"]
     assert {"code", "message", "details"} <= set(error), error
     return dict(error)
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[Any]], within: float = 5.0, every: float = 0.05
-) -> Any:
-    """The first truthy result of `probe`, polled for at most `within` seconds."""
-    async with asyncio.timeout(within):
-        while not (found := await probe()):
-            await asyncio.sleep(every)
-    return found

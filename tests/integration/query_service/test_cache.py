@@ -12,7 +12,8 @@ from redis.asyncio import Redis
 from cqrs_contracts import channels as ch
 from cqrs_contracts.settings import Settings
 from query_service.adapters.cache import ReadCache
-from tests.integration.query_service.helpers import answer, eventually, ids, new_user, send, tag
+from tests.integration.query_service.helpers import answer, ids, new_user, send, tag
+from tests.support.polling import eventually
 
 STATS = "/api/v1/cqrs/stats"
 
@@ -133,7 +134,7 @@ async def test_a_cached_document_expires_after_the_ttl(
         async def expired() -> bool:
             return await redis_client.exists(key) == 0
 
-        assert await eventually(expired, within=10)
+        assert await eventually(expired, timeout=10, what="the cache entry to expire")
         again = await answer(short, "GetUser", {"id": uid})
         assert (again["from_cache"], again["result"]["id"]) == (False, uid)
         assert 0 < await redis_client.pttl(key) <= 3000  # cached anew, with the TTL again

@@ -13,11 +13,11 @@ from tests.integration.query_service.helpers import (
     answer,
     ask,
     error_of,
-    eventually,
     new_order,
     new_user,
     send,
 )
+from tests.support.polling import eventually
 
 BOUND = 0.3  # CQRS__QUERY_SERVICE__CONSISTENCY_TIMEOUT of the impatient app
 
@@ -28,7 +28,7 @@ async def projected(client: AsyncTestClient, uid: str, token: str) -> None:
     async def reached() -> bool:
         return (await ask(client, "GetUser", {"id": uid}, token)).status_code == 200
 
-    await eventually(reached, within=10)
+    await eventually(reached, timeout=10, what=f"user {uid} in the read models")
 
 
 @pytest.fixture
@@ -104,7 +104,7 @@ async def test_a_malformed_token_is_400(queries: AsyncTestClient, token: str) ->
     response = await queries.post(
         QUERIES,
         json={"type": "GetUser", "data": {"id": "whoever"}},
-        headers={"X-Consistency-Token": token.encode()},
+        headers={b"X-Consistency-Token": token.encode()},
     )
     assert error_of(response, 400)["code"] == "bad_request"
 

@@ -22,13 +22,13 @@ from tests.integration.query_service.helpers import (
     answer,
     ask,
     error_of,
-    eventually,
     ids,
     new_order,
     new_user,
     send,
     tag,
 )
+from tests.support.polling import eventually
 
 HANDLERS = "/api/v1/cqrs/handlers/queries"
 ADMIN = {"X-Actor": "ops@example.com"}
@@ -277,7 +277,9 @@ async def test_another_replica_follows_and_a_restarted_one_remembers(
         async def second_has_it() -> bool:
             return answers(second, name)
 
-        await eventually(second_has_it, REPLICA_BOUND)
+        await eventually(
+            second_has_it, timeout=REPLICA_BOUND, what=f"the second replica to see {name}"
+        )
         body = await answer(second, name, {"user_id": orders.user}, orders.token)
         assert len(body["result"]["items"]) == 3
     async with query_client_with() as restarted:  # a new process would start the same way

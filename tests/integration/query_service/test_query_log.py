@@ -17,11 +17,11 @@ from tests.integration.query_service.helpers import (
     answer,
     ask,
     error_of,
-    eventually,
     new_order,
     new_user,
     tag,
 )
+from tests.support.polling import eventually
 
 
 async def logged(queries: AsyncTestClient, query_id: str) -> dict[str, Any]:
@@ -31,7 +31,7 @@ async def logged(queries: AsyncTestClient, query_id: str) -> dict[str, Any]:
         response = await queries.get(f"{QUERIES}/{query_id}")
         return response.json() if response.status_code == 200 else None
 
-    return dict(await eventually(entry, within=5))
+    return dict(await eventually(entry, timeout=5, what=f"the log entry of {query_id}"))
 
 
 async def test_one_query_is_logged(commands: AsyncTestClient, queries: AsyncTestClient) -> None:
@@ -75,7 +75,7 @@ async def test_refused_queries_are_logged_too(queries: AsyncTestClient) -> None:
         found = [e for e in page["items"] if e["actor"] == actor]
         return found if len(found) == 2 else None
 
-    not_found, refused = await eventually(mine, within=5)
+    not_found, refused = await eventually(mine, timeout=5, what=f"two log entries by {actor}")
     assert (not_found["type"], not_found["status"]) == ("GetOrder", 404)
     assert (refused["type"], refused["status"], refused["data"]) == ("ListUsers", 422, injected)
 
@@ -95,7 +95,7 @@ async def test_cursor_paging_over_the_log(
     walked: list[str] = []
     cursor = None
     for _ in range(10):
-        params = {"type": "GetOrder", "since": since, "limit": 2}
+        params: dict[str, Any] = {"type": "GetOrder", "since": since, "limit": 2}
         if cursor:
             params["cursor"] = cursor
         page = (await queries.get(QUERIES, params=params)).json()
@@ -172,4 +172,4 @@ async def test_the_retention_timer_trims_the_log(
         async def trimmed() -> bool:
             return await newest_first(small) == list(reversed(made[-2:]))
 
-        assert await eventually(trimmed, within=10)
+        assert await eventually(trimmed, timeout=10, what="the log trimmed to the newest two")

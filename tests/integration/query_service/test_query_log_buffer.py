@@ -15,7 +15,8 @@ from litestar.testing import AsyncTestClient
 from pymongo import AsyncMongoClient
 
 from query_service.adapters.query_log import COLLECTION, QueryLog
-from tests.integration.query_service.helpers import QUERIES, answer, error_of, eventually, tag
+from tests.integration.query_service.helpers import QUERIES, answer, error_of, tag
+from tests.support.polling import eventually
 
 STATS = "/api/v1/cqrs/stats"
 
@@ -93,7 +94,7 @@ async def test_the_writer_writes_on_its_own_and_close_writes_the_rest(
     async def written() -> bool:
         return first["query_id"] in await stored(mongo_client, log_db)
 
-    assert await eventually(written, within=10)  # a bound, not a timing claim
+    await eventually(written, timeout=10, what="the entry flushed")  # a bound, not a timing claim
 
     rest = [entry(i) for i in range(120)]  # more than two batches
     for e in rest:

@@ -20,10 +20,10 @@ from cqrs_contracts.read_models import ChangeNotification
 from tests.integration.query_service.helpers import (
     QUERIES,
     answer,
-    eventually,
     new_user,
     send,
 )
+from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess
 
 Message = dict[str, Any]
@@ -146,7 +146,7 @@ async def test_stats_count_websocket_clients(queries: AsyncTestClient) -> None:
         stats = (await queries.get("/api/v1/cqrs/stats")).json()
         return bool(stats["websocket_clients"] == before)
 
-    assert await eventually(released, within=5)
+    assert await eventually(released, timeout=5, what="the connection to be released")
 
 
 # --- across replicas ------------------------------------------------------------------------
@@ -191,7 +191,7 @@ async def test_every_replica_tells_its_clients(
                         kinds.add("event")
             return kinds
 
-        assert await asyncio.gather(seen(one), seen(two)) == [{"note", "event"}] * 2
+        assert list(await asyncio.gather(seen(one), seen(two))) == [{"note", "event"}] * 2
 
     async with httpx.AsyncClient() as http:
         for process in replicas:

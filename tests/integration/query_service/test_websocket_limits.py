@@ -2,13 +2,14 @@
 connections per address are bounded (`websocket` in config.yaml), and a connection it
 leaves costs nothing after it is gone."""
 
-import asyncio
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
 import pytest
 from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import AsyncTestClient
+
+from tests.support.polling import eventually
 
 Factory = Callable[..., AbstractAsyncContextManager[AsyncTestClient]]
 
@@ -94,9 +95,9 @@ async def test_a_connection_that_subscribed_and_left_leaves_nothing_behind(
                 {"op": "subscribe", "channels": [f"UserReadModel:u-{i}" for i in range(100)]}
             )
             assert len(ws.receive_json(timeout=5)["channels"]) == 100
-        for _ in range(50):
-            if container.live_clients == 0:
-                break
-            await asyncio.sleep(0.1)
-        assert container.live_clients == 0
+
+        async def clients() -> int:
+            return int(container.live_clients)
+
+        await eventually(clients, timeout=5, accept=lambda n: n == 0, what="no live clients")
         assert dict(client.app.state.get("ws_connections", {})) == {}

@@ -5,6 +5,7 @@ every cached copy and says so on the rebuilt channel."""
 
 import asyncio
 import uuid
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -13,7 +14,7 @@ from cqrs_contracts.read_models import ChangeNotification
 from cqrs_read_store.announce import RedisNotifier, forget_cached
 
 
-async def published(pubsub, count: int) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+async def published(pubsub: Any, count: int) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     async with asyncio.timeout(5):
         while sum(map(len, found.values())) < count:

@@ -37,7 +37,8 @@ async def test_a_stale_revision_is_refused(staging: ViewStore) -> None:
         await staging.save(doc.model_copy(update={"name": "Stale"}), 1)
 
     stored, revision = await staging.load(UserReadModel, doc.id)
-    assert (stored.name if stored else None, revision) == ("Second", 2)
+    assert isinstance(stored, UserReadModel)
+    assert (stored.name, revision) == ("Second", 2)
 
 
 async def test_a_bulk_write_names_the_read_models_with_a_stale_document(

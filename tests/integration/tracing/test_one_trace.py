@@ -1,7 +1,6 @@
 """One command, one trace: the HTTP request, the Kafka publish, the projector's write and
 the WebSocket push all share the trace id, each span a descendant of the request's."""
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -12,6 +11,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from tests.integration.query_service.helpers import new_user
 from tests.integration.query_service.test_websocket import about, ack, next_matching
+from tests.support.polling import eventually
 
 
 class Recorder(SpanProcessor):
@@ -43,19 +43,22 @@ def spans() -> Iterator[InMemorySpanExporter]:
     _RECORDER.on = False
 
 
-def wait_for(exporter: InMemorySpanExporter, name: str, trace_id: int) -> list[ReadableSpan]:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        found = [
+async def wait_for(exporter: InMemorySpanExporter, name: str, trace_id: int) -> list[ReadableSpan]:
+    """The finished `name` spans of the trace, once there is one (the loop keeps running
+    while it waits: the spans are produced on it)."""
+
+    async def found() -> list[ReadableSpan]:
+        return [
             s
             for s in exporter.get_finished_spans()
             if s.name == name and s.context is not None and s.context.trace_id == trace_id
         ]
-        if found:
-            return found
-        time.sleep(0.05)
-    names = sorted({s.name for s in exporter.get_finished_spans()})
-    raise AssertionError(f"no {name} span in trace {trace_id:032x}; spans seen: {names}")
+
+    try:
+        return await eventually(found, timeout=10, what=f"a {name} span in {trace_id:032x}")
+    except AssertionError as failure:
+        names = sorted({s.name for s in exporter.get_finished_spans()})
+        raise AssertionError(f"{failure}; spans seen: {names}") from failure
 
 
 async def test_one_command_is_one_trace_from_http_to_the_websocket(
@@ -73,10 +76,10 @@ async def test_one_command_is_one_trace_from_http_to_the_websocket(
     )
     assert request.context is not None
     trace_id = request.context.trace_id
-    append = wait_for(spans, "event_store.append", trace_id)
-    publish = wait_for(spans, "kafka.publish", trace_id)
-    project = wait_for(spans, "projector.project", trace_id)
-    push = wait_for(spans, "websocket.push", trace_id)
+    append = await wait_for(spans, "event_store.append", trace_id)
+    publish = await wait_for(spans, "kafka.publish", trace_id)
+    project = await wait_for(spans, "projector.project", trace_id)
+    push = await wait_for(spans, "websocket.push", trace_id)
     in_trace = {
         s.context.span_id: s
         for s in spans.get_finished_spans()

@@ -5,6 +5,7 @@ and a real HTTP receiver that checks every signature."""
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -82,7 +83,7 @@ class Hooks:
         self.ids.append(response.json()["id"])
         return self.ids[-1]
 
-    async def listed(self) -> dict[str, dict[str, object]]:
+    async def listed(self) -> dict[str, dict[str, Any]]:
         response = await self.admin.get(HOOKS)
         assert response.status_code == 200, response.text
         return {h["id"]: h for h in response.json()["items"]}

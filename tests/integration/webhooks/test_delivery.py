@@ -2,9 +2,8 @@
 real HTTP: the right handlers only, signed, with the event id; retried with backoff in
 per-aggregate order; dead-lettered with the last error; stopped by unregistering."""
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from litestar.testing import AsyncTestClient
@@ -12,6 +11,7 @@ from litestar.testing import AsyncTestClient
 from tests.integration.projector.helpers import email
 from tests.integration.webhooks.conftest import HOOKS, Hooks
 from tests.integration.webhooks.receiver import Receiver, Request
+from tests.support.polling import eventually
 
 COMMANDS = "/api/v1/cqrs/commands"
 
@@ -38,12 +38,6 @@ def got(path: str, stream: str, version: int, ok: bool = True) -> Callable[[Rece
         r.event["stream_id"] == stream and r.event["version"] == version and (r.ok or not ok)
         for r in rx.at(path)
     )
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 30.0) -> None:
-    async with asyncio.timeout(within):
-        while not await check():
-            await asyncio.sleep(0.1)
 
 
 async def test_matching_handlers_get_signed_events_with_their_id_and_others_do_not(
@@ -101,7 +95,7 @@ async def test_a_failing_receiver_gets_every_event_after_retries_in_aggregate_or
         assert isinstance(stats, dict)
         return stats["delivered"] == 4 and stats["failed_attempts"] == 8
 
-    await eventually(counted)
+    await eventually(counted, timeout=30, what="4 deliveries and 8 failed attempts counted")
     stats: Any = (await hooks.listed())[flaky]["stats"]
     assert stats["dead_lettered"] == 0
     assert stats["last_error"].startswith("HTTP 500")
@@ -126,7 +120,7 @@ async def test_a_receiver_that_always_fails_is_dead_lettered_and_later_events_st
     async def both_dead() -> bool:
         return len(await dead_letters()) == 2
 
-    await eventually(both_dead)
+    await eventually(both_dead, timeout=30, what="both deliveries dead-lettered")
     entry = next(d for d in await dead_letters() if d["version"] == 2)
     assert entry["event_id"] == second["events"][0]["event_id"]
     assert entry["attempts"] == 3

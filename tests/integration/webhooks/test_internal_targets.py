@@ -2,7 +2,6 @@
 again at delivery on the address actually connected to (a registration made when the
 name pointed elsewhere, or before this rule, is dead-lettered, never delivered)."""
 
-import asyncio
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +15,7 @@ from projector.entrypoints.http.app import create_app
 from tests.integration.projector.helpers import email
 from tests.integration.webhooks.conftest import HOOKS
 from tests.integration.webhooks.receiver import Receiver, Route
+from tests.support.polling import eventually
 
 
 @pytest.mark.parametrize(
@@ -67,8 +67,8 @@ async def test_a_stored_internal_receiver_is_dead_lettered_not_called(
             ).json()["items"]
             return next((d for d in items if d["stream_id"] == uid), None)
 
-        async with asyncio.timeout(60):
-            while (entry := await dead_letter()) is None:
-                await asyncio.sleep(0.2)
+        entry = await eventually(
+            dead_letter, timeout=60, interval=0.2, what="the dead letter of the internal target"
+        )
     assert "internal address" in entry["last_error"]
     assert receiver.at(path) == []  # not one request reached it

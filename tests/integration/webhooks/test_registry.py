@@ -19,6 +19,7 @@ from projector.entrypoints.http.app import create_app
 from tests.integration.projector.helpers import email, send
 from tests.integration.webhooks.conftest import HOOKS, SECRET, Hooks
 from tests.integration.webhooks.receiver import Receiver
+from tests.support.polling import eventually
 from tests.support.services import Endpoints
 
 
@@ -86,9 +87,11 @@ async def test_a_change_on_one_replica_is_seen_by_another(
         # an event that occurred after the registration finds it on the other replica
         assert [h.id for h in await other.matching(event)] == [handler.id]
         await one.unregister(handler.id, "ops-carol")
-        async with asyncio.timeout(5):
-            while other.is_registered(handler.id):  # the next refresh drops it
-                await asyncio.sleep(0.05)
+
+        async def dropped() -> bool:
+            return not other.is_registered(handler.id)
+
+        await eventually(dropped, timeout=5, what="the next refresh to drop it")
     finally:
         watching.cancel()
         await client.close()

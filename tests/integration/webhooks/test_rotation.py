@@ -11,7 +11,8 @@ from litestar.testing import AsyncTestClient
 
 from tests.integration.webhooks.conftest import HOOKS, SECRET, Hooks
 from tests.integration.webhooks.receiver import Receiver, Request
-from tests.integration.webhooks.test_delivery import eventually, got, new_user, of, run
+from tests.integration.webhooks.test_delivery import got, new_user, of, run
+from tests.support.polling import eventually
 
 NEW_SECRET = "the-rotated-secret-0002"
 
@@ -92,7 +93,7 @@ async def test_during_a_rotation_both_secrets_verify_and_after_retiring_only_the
     assert only.status_code == 409, only.text
     unknown = await hooks_admin.delete(f"{HOOKS}/by-id/{rotating}/secrets/7")
     assert unknown.status_code == 404, unknown.text
-    assert [s["n"] for s in (await hooks.listed())[rotating]["secrets"]] == [2]  # type: ignore[index]
+    assert [s["n"] for s in (await hooks.listed())[rotating]["secrets"]] == [2]
 
 
 async def test_a_dead_letter_redriven_to_a_receiver_that_recovered_is_delivered_and_gone(
@@ -113,7 +114,7 @@ async def test_a_dead_letter_redriven_to_a_receiver_that_recovered_is_delivered_
     async def dead() -> bool:
         return len(await dead_letters()) == 1
 
-    await eventually(dead)
+    await eventually(dead, timeout=30, what="the delivery dead-lettered")
     (entry,) = await dead_letters()
     receiver.routes["/redrive"].always = None  # the receiver is back
     earlier = len(of(receiver.at("/redrive"), uid))
@@ -146,7 +147,7 @@ async def test_a_redrive_that_fails_again_stays_dead_lettered(
     async def dead() -> bool:
         return len(await dead_letters()) == 1
 
-    await eventually(dead)
+    await eventually(dead, timeout=30, what="the delivery dead-lettered")
     (entry,) = await dead_letters()
     answer = await hooks_admin.post(f"{HOOKS}/dead-letters/{entry['id']}/retry")
 

@@ -107,7 +107,9 @@ def test_amount_serialises_as_a_string_in_json_mode() -> None:
 
 
 def test_amount_is_exact_and_has_at_most_two_decimals() -> None:
-    assert cmd.CreateOrder(amount="0.1").amount + Decimal("0.2") == Decimal("0.3")
+    amount = cmd.CreateOrder(amount="0.1").amount
+    assert amount is not None
+    assert amount + Decimal("0.2") == Decimal("0.3")
     with pytest.raises(ValidationError):
         cmd.CreateOrder(amount="1.001")
 

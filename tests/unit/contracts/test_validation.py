@@ -9,7 +9,7 @@ from cqrs_contracts.settings import Settings, load_settings
 from cqrs_contracts.validation import FieldRule, apply_rules, check_field
 from tests.unit.contracts.conftest import CONFIG
 
-VALID = {
+VALID: dict[str, dict[str, Any]] = {
     "user": {"name": "Ada", "email": "ada@example.com", "age": 36},
     "order": {"user_id": str(uuid.uuid4()), "amount": "10.00", "currency": "USD"},
     "payment": {

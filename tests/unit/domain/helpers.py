@@ -69,6 +69,13 @@ def only_event(decision: Decision) -> EventData:
     return event
 
 
+def fields_of(error: DomainError) -> list[str]:
+    """The fields a validation error names, in order."""
+    fields = error.details["fields"]
+    assert isinstance(fields, list), fields
+    return [f["field"] for f in fields]
+
+
 def rejected(code: ErrorCode, status: int, fn: Callable[..., Any], *args: Any) -> DomainError:
     """Assert that `fn(*args)` raises a domain error with `code` and `status`."""
     with pytest.raises(DomainError) as caught:

@@ -9,6 +9,7 @@ from command_service.domain.decisions import (
     refund_payment,
     update_order,
 )
+from command_service.domain.model import Order, Payment
 from cqrs_contracts.commands import (
     CancelOrder,
     CreateOrder,
@@ -22,6 +23,7 @@ from cqrs_contracts.money import Currency, OrderStatus
 from tests.unit.domain.helpers import (
     NOW,
     ctx,
+    fields_of,
     given,
     new_id,
     only_event,
@@ -37,12 +39,12 @@ from tests.unit.domain.helpers import (
 USER = new_id()
 
 
-def pending_order(amount: str = "100.00") -> tuple[str, object]:
+def pending_order(amount: str = "100.00") -> tuple[str, Order]:
     oid = new_id()
     return oid, given(order_created(oid, USER, amount=amount))
 
 
-def paid(oid: str, state: object, amount: str) -> tuple[str, object, object]:
+def paid(oid: str, state: Order, amount: str) -> tuple[str, Order, Payment]:
     """The order after a payment of `amount`, plus the payment's id and state."""
     pid = new_id()
     cmd = ProcessPayment(order_id=oid, amount=amount, currency="USD", method="upi")
@@ -95,7 +97,7 @@ def test_create_order_without_amount_and_currency_is_invalid() -> None:
         ctx(),
     )
 
-    assert [f["field"] for f in error.details["fields"]] == ["amount", "currency"]
+    assert fields_of(error) == ["amount", "currency"]
 
 
 # UpdateOrder

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from command_service.domain.decisions import process_payment, refund_payment
+from command_service.domain.model import Order, Payment
 from cqrs_contracts.commands import ProcessPayment, RefundPayment
 from cqrs_contracts.errors import ErrorCode
 from cqrs_contracts.events import OrderUpdated, PaymentProcessed, PaymentRefunded
@@ -16,6 +17,7 @@ from tests.unit.domain.helpers import (
     NOW,
     ctx,
     events_on,
+    fields_of,
     given,
     new_id,
     order_cancelled,
@@ -28,7 +30,7 @@ from tests.unit.domain.helpers import (
 USER = new_id()
 
 
-def order(amount: str = "100.00", currency: str = "USD") -> tuple[str, object]:
+def order(amount: str = "100.00", currency: str = "USD") -> tuple[str, Order]:
     oid = new_id()
     return oid, given(order_created(oid, USER, amount=amount, currency=currency))
 
@@ -37,7 +39,7 @@ def pay(oid: str, amount: str, currency: str = "USD", method: str = "wallet") ->
     return ProcessPayment(order_id=oid, amount=amount, currency=currency, method=method)
 
 
-def paid(oid: str, state: object, amount: str) -> tuple[str, object, object]:
+def paid(oid: str, state: Order, amount: str) -> tuple[str, Order, Payment]:
     """(payment id, order state, payment state) after paying `amount`."""
     pid = new_id()
     decision = process_payment(pay(oid, amount), state, ctx(pid))
@@ -148,7 +150,7 @@ def test_payment_without_method_is_invalid() -> None:
 
     error = rejected(ErrorCode.VALIDATION_FAILED, 422, process_payment, cmd, state, ctx())
 
-    assert [f["field"] for f in error.details["fields"]] == ["method"]
+    assert fields_of(error) == ["method"]
 
 
 def test_after_a_partial_refund_only_the_refunded_part_is_outstanding_again() -> None:
@@ -229,6 +231,8 @@ def test_full_refund_of_a_partial_payment_returns_the_order_to_refunded() -> Non
 
     (refunded,) = events_on(decision, "payment")
     (update,) = events_on(decision, "order")
+    assert isinstance(refunded, PaymentRefunded)
+    assert isinstance(update, OrderUpdated)
     assert refunded.status == PaymentStatus.REFUNDED
     assert (update.status, update.refunded_amount) == (OrderStatus.REFUNDED, Decimal("40.00"))
 
@@ -243,6 +247,7 @@ def test_refunding_one_of_two_payments_keeps_the_order_partially_paid() -> None:
     )
 
     (update,) = events_on(decision, "order")
+    assert isinstance(update, OrderUpdated)
     assert (update.status, update.refunded_amount) == (
         OrderStatus.PARTIALLY_PAID,
         Decimal("30.00"),

@@ -13,6 +13,7 @@ from cqrs_contracts.events import UserCreated, UserDeleted, UserUpdated
 from tests.unit.domain.helpers import (
     NOW,
     ctx,
+    fields_of,
     given,
     new_id,
     only_event,
@@ -47,7 +48,7 @@ def test_create_user_claims_the_lower_cased_email() -> None:
 def test_create_user_without_name_or_email_is_invalid() -> None:
     error = rejected(ErrorCode.VALIDATION_FAILED, 422, create_user, CreateUser(age=30), ctx())
 
-    assert [f["field"] for f in error.details["fields"]] == ["name", "email"]
+    assert fields_of(error) == ["name", "email"]
 
 
 # UpdateUser

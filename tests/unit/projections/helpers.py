@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 from uuid import uuid4
 
 from cqrs_contracts.envelopes import EventEnvelope
@@ -28,6 +29,7 @@ T0 = datetime(2024, 5, 17, 12, 0, 0, tzinfo=UTC)
 STREAM_ID_FIELD = {"user": "user_id", "order": "order_id", "payment": "payment_id"}
 
 Entry = tuple[EventEnvelope, EventData]
+M = TypeVar("M", bound=ReadModel)
 
 
 def at(seconds: int) -> datetime:
@@ -75,13 +77,14 @@ class Log:
         return [e for e, _ in self.entries]
 
 
-def fold(model: type[ReadModel], doc_id: str, entries: list[Entry]) -> ReadModel | None:
+def fold(model: type[M], doc_id: str, entries: list[Entry]) -> M | None:
     """The document after every entry that targets it, applied with `project`."""
     projection = BY_NAME[model.NAME]
     doc: ReadModel | None = None
     for env, event in entries:
         if doc_id in projection.targets(event):
             doc = project(projection, doc, doc_id, env, event)
+    assert doc is None or isinstance(doc, model), doc
     return doc
 
 

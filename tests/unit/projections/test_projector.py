@@ -3,6 +3,8 @@ filled from history (or refused), concurrent changes are re-read and re-applied.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from cqrs_contracts.envelopes import EventEnvelope
@@ -14,6 +16,7 @@ from cqrs_contracts.read_models import (
     UserOrderReadModel,
     UserReadModel,
 )
+from projector.adapters.memory_views import MemoryViews
 from projector.application.ports import ConcurrentChangeError
 from projector.application.projector import (
     ConflictRetriesExhaustedError,
@@ -22,6 +25,7 @@ from projector.application.projector import (
 )
 from tests.unit.projections.helpers import (
     Log,
+    M,
     fold,
     new_id,
     order_created,
@@ -32,27 +36,23 @@ from tests.unit.projections.helpers import (
 )
 
 
-class FakeViews:
-    suffix = ""
+class RecordingViews(MemoryViews):
+    """The projector's in-memory views, recording every save: (read model, id, new
+    revision)."""
 
     def __init__(self) -> None:
-        self.docs: dict[tuple[str, str], tuple[ReadModel, int]] = {}
-        self.saves: list[tuple[str, str, int]] = []  # (read model, id, new revision)
-
-    async def load(self, model: type[ReadModel], doc_id: str) -> tuple[ReadModel | None, int]:
-        doc, revision = self.docs.get((model.NAME, doc_id), (None, 0))
-        return doc, revision
+        super().__init__()
+        self.saves: list[tuple[str, str, int]] = []
 
     async def save(self, doc: ReadModel, revision: int) -> int:
-        key = (doc.NAME, doc.id)
-        if self.docs.get(key, (None, 0))[1] != revision:
-            raise ConcurrentChangeError(doc.id)
-        self.docs[key] = (doc, revision + 1)
-        self.saves.append((*key, revision + 1))
-        return revision + 1
+        stored = await super().save(doc, revision)
+        self.saves.append((doc.NAME, doc.id, stored))
+        return stored
 
-    def get(self, model: type[ReadModel], doc_id: str) -> ReadModel | None:
-        return self.docs.get((model.NAME, doc_id), (None, 0))[0]
+    def get(self, model: type[M], doc_id: str) -> M | None:
+        doc = self.docs.get((model.NAME, doc_id), (None, 0))[0]
+        assert doc is None or isinstance(doc, model), doc
+        return doc
 
 
 class FakeHistory:
@@ -77,15 +77,28 @@ class FakeNotifier:
         self.notes.extend(changes)
         self.events.append(envelope.event_id)
 
+    async def published_many(
+        self, changes: list[ChangeNotification], envelopes: list[EventEnvelope]
+    ) -> None:
+        self.notes.extend(changes)
+        self.events.extend(e.event_id for e in envelopes)
 
-def projector(views: FakeViews, history: FakeHistory | None = None, **kw: object) -> Projector:
-    return Projector(views=[views], history=history or FakeHistory(), notifier=None, **kw)  # type: ignore[arg-type]
+
+def projector(
+    views: RecordingViews, history: FakeHistory | None = None, max_conflict_retries: int = 50
+) -> Projector:
+    return Projector(
+        views=[views],
+        history=history or FakeHistory(),
+        notifier=None,
+        max_conflict_retries=max_conflict_retries,
+    )
 
 
 async def test_one_event_updates_every_read_model_it_targets_and_notifies_once() -> None:
     uid, oid = new_id(), new_id()
     log = Log().add(order_created(oid, uid))
-    views, notifier = FakeViews(), FakeNotifier()
+    views, notifier = RecordingViews(), FakeNotifier()
     p = Projector(views=[views], history=FakeHistory(), notifier=notifier)
 
     outcome = await p.handle(log.envelopes[0])
@@ -95,18 +108,19 @@ async def test_one_event_updates_every_read_model_it_targets_and_notifies_once()
     )
     assert notifier.notes == outcome.changed
     assert notifier.events == [log.envelopes[0].event_id]
-    for model, doc_id in [
+    models: list[tuple[type[ReadModel], str]] = [
         (OrderReadModel, oid),
         (UserOrderReadModel, uid),
         (OrderPaymentReadModel, oid),
-    ]:
+    ]
+    for model, doc_id in models:
         assert views.get(model, doc_id) == fold(model, doc_id, log.entries)
 
 
 async def test_a_duplicate_event_is_not_saved_twice() -> None:
     uid = new_id()
     log = Log().add(user_created(uid), user_updated(uid, name="B"))
-    views = FakeViews()
+    views = RecordingViews()
     p = projector(views)
     for env in log.envelopes:
         await p.handle(env)
@@ -126,7 +140,7 @@ async def test_an_event_ahead_of_the_document_fills_the_gap_from_history() -> No
     log = Log().add(
         user_created(uid), user_updated(uid, name="B"), user_updated(uid, email="b@x.io")
     )
-    views, history = FakeViews(), FakeHistory(log.envelopes)
+    views, history = RecordingViews(), FakeHistory(log.envelopes)
     p = projector(views, history)
 
     await p.handle(log.envelopes[2])  # v3 first
@@ -144,7 +158,7 @@ async def test_a_gap_the_history_cannot_fill_is_refused_and_nothing_is_saved() -
     log = Log().add(
         user_created(uid), user_updated(uid, name="B"), user_updated(uid, email="b@x.io")
     )
-    views = FakeViews()
+    views = RecordingViews()
     p = projector(views, FakeHistory([log.envelopes[0]]))  # v2 not (yet) stored
 
     with pytest.raises(MissingHistoryError):
@@ -156,7 +170,7 @@ async def test_a_gap_the_history_cannot_fill_is_refused_and_nothing_is_saved() -
 async def test_a_concurrent_change_is_read_again_and_both_changes_survive() -> None:
     uid, o1, o2 = new_id(), new_id(), new_id()
     log = Log().add(user_created(uid), order_created(o1, uid), order_created(o2, uid))
-    views = FakeViews()
+    views = RecordingViews()
     p = projector(views)
     await p.handle(log.envelopes[0])
     real_save = views.save
@@ -184,7 +198,7 @@ async def test_a_concurrent_change_is_read_again_and_both_changes_survive() -> N
 async def test_a_document_that_keeps_changing_gives_up_after_the_retry_budget() -> None:
     pid, oid, uid = new_id(), new_id(), new_id()
     log = Log().add(payment_processed(pid, oid, uid, "10"))
-    views = FakeViews()
+    views = RecordingViews()
     attempts: list[int] = []
 
     async def always_clash(doc: ReadModel, revision: int) -> int:
@@ -203,7 +217,7 @@ async def test_an_old_schema_version_is_upcast_and_an_unknown_type_is_ignored() 
     data = {k: v for k, v in old.data.items() if k != "age"}
     v1 = old.model_copy(update={"schema_version": 1, "data": data})
     unknown = old.model_copy(update={"type": "UserArchived", "version": 2})
-    views = FakeViews()
+    views = RecordingViews()
 
     await projector(views).handle(v1)
     outcome = await projector(views).handle(unknown)
@@ -222,12 +236,12 @@ async def test_order_update_without_owner_is_applied_from_history_to_the_user_vi
         order_updated(oid, None, amount="70"),  # targets no user view on its own
         order_updated(oid, uid, status="paid", paid_amount="70"),
     )
-    views = FakeViews()
+    views = RecordingViews()
     p = projector(views, FakeHistory(log.envelopes))
     for env in log.envelopes:
         await p.handle(env)
 
     doc = views.get(UserOrderReadModel, uid)
     assert isinstance(doc, UserOrderReadModel)
-    assert [(o.amount, o.status) for o in doc.orders] == [(70, "paid")]
+    assert [(o.amount, o.status) for o in doc.orders] == [(Decimal("70"), "paid")]
     assert doc.versions == {uid: 1, oid: 3}

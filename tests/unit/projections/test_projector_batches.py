@@ -113,9 +113,11 @@ def chunks(envelopes: list[EventEnvelope], rng: random.Random) -> list[list[Even
     return out
 
 
-def assert_matches_fold(views: MemoryViews, log: Log, docs: list[tuple[type, str]]) -> None:
+def assert_matches_fold(
+    views: MemoryViews, log: Log, docs: list[tuple[type[ReadModel], str]]
+) -> None:
     for model, doc_id in docs:
-        stored = views.docs.get((model.NAME, doc_id), (None, 0))[0]
+        stored = views.docs[(model.NAME, doc_id)][0] if (model.NAME, doc_id) in views.docs else None
         assert stored == fold(model, doc_id, log.entries), (model.NAME, doc_id)
 
 
@@ -198,6 +200,7 @@ async def test_readers_are_told_once_per_document_and_every_event_is_recorded() 
         ("UserReadModel", uid, 3),
     ]
     user = next(c for c in changes if c.read_model == "UserReadModel")
+    assert user.data is not None
     assert user.data["name"] == "C"
 
 

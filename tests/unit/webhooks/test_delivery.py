@@ -12,6 +12,7 @@ import pytest
 from cqrs_contracts.envelopes import EventEnvelope
 from projector.application.webhook_delivery import DeliveryFailedError, RetryPolicy, WebhookDelivery
 from projector.application.webhooks import EventHandler, select, verify
+from tests.support.polling import eventually
 from tests.unit.webhooks.helpers import envelope, handler
 
 
@@ -179,8 +180,11 @@ async def test_a_slow_handler_does_not_delay_the_others_of_the_same_event() -> N
     registry = FakeHandlers({slow.id: slow, quick.id: quick})
     delivery = WebhookDelivery(registry, Receivers(), outcomes, RetryPolicy(1, 0.1, 0.1))
     task = asyncio.create_task(delivery.deliver(envelope()))
-    while not outcomes.delivered_to:
-        await asyncio.sleep(0)
+
+    async def delivered() -> list[str]:
+        return outcomes.delivered_to
+
+    await eventually(delivered, timeout=5, interval=0, what="the quick receiver's delivery")
 
     assert outcomes.delivered_to == [quick.id]
     assert not task.done()
