@@ -24,7 +24,9 @@ class Container:
     settings: Settings
     mongo: AsyncMongoClient[dict[str, Any]]
     redis: Redis
-    queries: QueryService
+    queries: QueryService  # on the ports below, the same adapters
+    cache: ReadCache
+    query_log: QueryLog
     handler_store: MongoHandlerStore
     handlers: HandlerRegistry[QueryDeclaration]  # declared and disabled types, shared by replicas
     live_clients: int = 0
@@ -51,19 +53,30 @@ def build(settings: Settings) -> Container:
     )
     prefix = settings.redis.prefix
     db = mongo[mongo_cfg.database]
+    cache = ReadCache(redis, prefix, settings.redis.cache_ttl, settings.cqrs.caching_enabled)
+    query_log = QueryLog(
+        db,
+        settings.cqrs.max_queries,
+        flush_interval=settings.query_service.log_flush_interval,
+        batch_size=settings.query_service.log_batch_size,
+        buffer_size=settings.query_service.log_buffer_size,
+    )
     queries = QueryService(
         store=ReadStore(db),
-        cache=ReadCache(redis, prefix, settings.redis.cache_ttl, settings.cqrs.caching_enabled),
+        cache=cache,
         waiter=ConsistencyWaiter(redis, prefix),
-        log=QueryLog(
-            db,
-            settings.cqrs.max_queries,
-            flush_interval=settings.query_service.log_flush_interval,
-            batch_size=settings.query_service.log_batch_size,
-            buffer_size=settings.query_service.log_buffer_size,
-        ),
+        log=query_log,
         settings=settings,
     )
     handler_store = MongoHandlerStore(db)
     handlers = HandlerRegistry("query", handler_store, QueryDeclaration, QUERY_TYPES, queries.use)
-    return Container(settings, mongo, redis, queries, handler_store, handlers)
+    return Container(
+        settings=settings,
+        mongo=mongo,
+        redis=redis,
+        queries=queries,
+        cache=cache,
+        query_log=query_log,
+        handler_store=handler_store,
+        handlers=handlers,
+    )

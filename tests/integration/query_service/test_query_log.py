@@ -153,7 +153,7 @@ async def test_retention_keeps_the_newest_max_queries(
             await logged(small, query_id)
         assert await newest_first(small) == list(reversed(made))
 
-        log = small.app.dependencies["container"].dependency().queries.log
+        log = small.app.dependencies["container"].dependency().query_log
         assert small.blocking_portal.call(log.trim) == 4
         assert await newest_first(small) == list(reversed(made[-3:]))
         for gone in made[:4]:

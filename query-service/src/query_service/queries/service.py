@@ -15,10 +15,6 @@ from cqrs_contracts.consistency import InvalidTokenError, decode_token
 from cqrs_contracts.errors import ErrorCode, error_body
 from cqrs_contracts.handlers import QueryDeclaration
 from cqrs_contracts.settings import Settings
-from cqrs_read_store.reader import ReadStore
-from query_service.adapters.cache import ReadCache
-from query_service.adapters.consistency import ConsistencyWaiter
-from query_service.adapters.query_log import QueryLog
 from query_service.queries.declared import BadParamsError, DeclaredQuery, parse_declared
 from query_service.queries.filters import (
     BadQueryError,
@@ -27,6 +23,7 @@ from query_service.queries.filters import (
     make_cursor,
     sort_of,
 )
+from query_service.queries.ports import Cache, Log, ReadModels, Waiter
 
 
 class QueryFailedError(Exception):
@@ -66,10 +63,10 @@ def _success(query_id: str, type_: str, outcome: dict[str, Any], result: Result)
 
 @dataclass
 class QueryService:
-    store: ReadStore
-    cache: ReadCache
-    waiter: ConsistencyWaiter
-    log: QueryLog
+    store: ReadModels
+    cache: Cache
+    waiter: Waiter
+    log: Log
     settings: Settings
     declared: dict[str, QueryDeclaration] = field(default_factory=dict)
     disabled: frozenset[str] = frozenset()  # built-in types an admin switched off

@@ -29,24 +29,24 @@ async def _trim_every(container: Container) -> None:
     while True:
         await asyncio.sleep(container.settings.cqrs.cleanup_interval)
         with contextlib.suppress(Exception):
-            await container.queries.log.trim()
+            await container.query_log.trim()
 
 
 def _lifespan(container: Container):  # type: ignore[no-untyped-def]
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        await container.queries.log.ensure_indexes()
+        await container.query_log.ensure_indexes()
         with contextlib.suppress(Exception):  # else the refresh task retries and logs
             await container.handler_store.ensure_indexes()
             await container.handlers.refresh()
-        container.queries.log.start()
+        container.query_log.start()
         trimmer = asyncio.create_task(_trim_every(container), name="query-log-retention")
         handlers = asyncio.create_task(container.handlers.run(), name="query-handlers")
         try:
             yield
         finally:
             await stop_tasks([trimmer, handlers])
-            await container.queries.log.close(container.settings.query_service.log_shutdown_timeout)
+            await container.query_log.close(container.settings.query_service.log_shutdown_timeout)
             await bounded(("redis", container.redis.aclose()), ("mongo", container.mongo.close()))
 
     return lifespan
@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={
             "container": Provide(lambda: container, sync_to_thread=False),
             "queries": Provide(lambda: container.queries, sync_to_thread=False),
-            "query_log": Provide(lambda: container.queries.log, sync_to_thread=False),
+            "query_log": Provide(lambda: container.query_log, sync_to_thread=False),
             "registry": Provide(lambda: container.handlers, sync_to_thread=False),
         },
         plugins=[platform, channels],

@@ -44,8 +44,8 @@ async def stats(container: NamedDependency[Container]) -> dict[str, Any]:
         "uptime_seconds": round(time.monotonic() - STARTED, 1),
         "tasks": len(asyncio.all_tasks()),  # this process's asyncio tasks (leaks show here)
         "read_models": dict(zip(READ_MODELS, counts, strict=True)),
-        "cache": container.queries.cache.stats(),  # this replica's
-        "query_log": container.queries.log.stats(),
+        "cache": container.cache.stats(),  # this replica's
+        "query_log": container.query_log.stats(),
         "websocket_clients": container.live_clients,
     }
 
@@ -58,4 +58,4 @@ async def stats(container: NamedDependency[Container]) -> dict[str, Any]:
     guards=[ADMIN],
 )
 async def cleanup(container: NamedDependency[Container]) -> dict[str, Any]:
-    return {"query_log_removed": await container.queries.log.trim()}
+    return {"query_log_removed": await container.query_log.trim()}
