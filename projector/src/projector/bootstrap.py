@@ -17,13 +17,13 @@ from projector.adapters.mongo import make_client
 from projector.adapters.notifier import RedisNotifier
 from projector.adapters.rebuild_control import RebuildControl
 from projector.adapters.view_store import ViewStore
-from projector.adapters.webhook_outcomes import WebhookOutcomes
-from projector.adapters.webhook_registry import WebhookRegistry
-from projector.adapters.webhook_sender import HttpSender
-from projector.adapters.webhook_targets import TargetPolicy
 from projector.application.projector import Projector
 from projector.application.rebuild import Rebuild, staging_suffix
-from projector.application.webhook_delivery import RetryPolicy, WebhookDelivery
+from projector.webhooks.adapters.outcomes import WebhookOutcomes
+from projector.webhooks.adapters.registry import WebhookRegistry
+from projector.webhooks.adapters.sender import HttpSender
+from projector.webhooks.adapters.targets import TargetPolicy
+from projector.webhooks.application.delivery import RetryPolicy, WebhookDelivery
 
 
 @dataclass

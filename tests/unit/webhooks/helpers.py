@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from cqrs_contracts.envelopes import EventEnvelope
-from projector.application.webhooks import EventHandler
+from projector.webhooks.application.handlers import EventHandler
 
 T0 = datetime(2024, 5, 17, 12, 0, 0, tzinfo=UTC)
 

@@ -10,8 +10,12 @@ from datetime import datetime
 import pytest
 
 from cqrs_contracts.envelopes import EventEnvelope
-from projector.application.webhook_delivery import DeliveryFailedError, RetryPolicy, WebhookDelivery
-from projector.application.webhooks import EventHandler, select, verify
+from projector.webhooks.application.delivery import (
+    DeliveryFailedError,
+    RetryPolicy,
+    WebhookDelivery,
+)
+from projector.webhooks.application.handlers import EventHandler, select, verify
 from tests.unit.webhooks.helpers import envelope, handler
 
 

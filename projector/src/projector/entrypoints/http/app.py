@@ -24,8 +24,8 @@ from projector.entrypoints.consumer import EventConsumer
 from projector.entrypoints.http.asyncapi import asyncapi_json, asyncapi_page
 from projector.entrypoints.http.operations import readiness, stats
 from projector.entrypoints.http.status import liveness, status
-from projector.entrypoints.http.webhooks import EventHandlerController
-from projector.entrypoints.webhook_consumer import install_webhooks
+from projector.webhooks.entrypoints.consumer import install_webhooks
+from projector.webhooks.entrypoints.http import EventHandlerController
 
 
 @get(
