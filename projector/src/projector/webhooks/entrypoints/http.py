@@ -21,8 +21,9 @@ Limit = Annotated[int, Parameter(ge=1, le=1000)]
 
 
 def _webhooks(container: NamedDependency[Container]) -> Webhooks:
-    webhooks: Webhooks = container.extra["webhooks"]
-    return webhooks
+    if container.webhooks is None:
+        raise RuntimeError("the projector app has no webhooks wired")
+    return container.webhooks
 
 
 class EventHandlerController(Controller):
