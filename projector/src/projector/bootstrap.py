@@ -1,8 +1,7 @@
 """The one place that reads settings and wires the projector's adapters."""
 
-import logging
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
@@ -10,6 +9,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_contracts.settings import Settings
 from cqrs_event_store.reader import EventReader
 from cqrs_http.shutdown import bounded
@@ -17,14 +17,18 @@ from cqrs_read_store.announce import RedisNotifier
 from cqrs_read_store.codec import make_client
 from cqrs_read_store.writer import ViewStore
 from projector.adapters.rebuild_control import RebuildControl
-from projector.adapters.webhook_outcomes import WebhookOutcomes
-from projector.adapters.webhook_registry import WebhookRegistry
-from projector.adapters.webhook_sender import HttpSender
-from projector.adapters.webhook_targets import TargetPolicy
 from projector.application.corrections import Corrections
+from projector.application.delivery import DeliveryLoop
 from projector.application.projector import Projector
 from projector.application.rebuild import Rebuild, staging_suffix
-from projector.application.webhook_delivery import RetryPolicy, WebhookDelivery
+from projector.webhooks.adapters.outcomes import WebhookOutcomes
+from projector.webhooks.adapters.registry import WebhookRegistry
+from projector.webhooks.adapters.sender import HttpSender
+from projector.webhooks.adapters.targets import TargetPolicy
+from projector.webhooks.application.delivery import RetryPolicy, WebhookDelivery
+
+# the projections' delivery loop (projector.entrypoints.consumer)
+ProjectionConsumer: TypeAlias = DeliveryLoop[EventEnvelope]
 
 
 @dataclass
@@ -38,7 +42,8 @@ class Container:
     events: EventReader
     projector: Projector
     corrections: Corrections  # admin corrections: the same writer and announcement
-    extra: dict[str, Any] = field(default_factory=dict)
+    consumer: ProjectionConsumer | None = None  # set by the app (create_app)
+    webhooks: "Webhooks | None" = None  # set by install_webhooks
 
 
 def build(settings: Settings) -> Container:
@@ -97,14 +102,13 @@ def make_rebuild(container: Container) -> Rebuild:
 
 @dataclass
 class Webhooks:
-    """Webhook event handlers: registrations, delivery outcomes, and the delivery
-    consumer's own broker connection (its own group: projections never wait for it)."""
+    """Webhook event handlers: registrations, delivery outcomes, the HTTP sender and the
+    delivery (its consumers, in a group of their own, are wired by install_webhooks)."""
 
     registry: WebhookRegistry
     outcomes: WebhookOutcomes
     sender: HttpSender
     delivery: WebhookDelivery
-    broker: KafkaBroker
 
 
 def build_webhooks(container: Container) -> Webhooks:
@@ -113,15 +117,7 @@ def build_webhooks(container: Container) -> Webhooks:
     sender = HttpSender(cfg.timeout, TargetPolicy(cfg.allowed_hosts))
     policy = RetryPolicy(max(1, cfg.max_attempts), cfg.retry_base_delay, cfg.retry_max_delay)
     delivery = WebhookDelivery(registry, sender, outcomes, policy)
-    # no dependency injection (a thread hop per message for the message parameter) and
-    # its per-message "Received"/"Processed" lines at DEBUG
-    broker = KafkaBroker(
-        container.settings.kafka.bootstrap,
-        client_id="projector-webhooks",
-        apply_types=False,
-        log_level=logging.DEBUG,
-    )
-    return Webhooks(registry, outcomes, sender, delivery, broker)
+    return Webhooks(registry, outcomes, sender, delivery)
 
 
 async def close(container: Container) -> None:

@@ -49,7 +49,7 @@ async def test_a_stored_internal_receiver_is_dead_lettered_not_called(
     receiver.routes[path] = Route("s3cret-s3cret")
     settings = new_settings(CQRS__WEBHOOKS__ALLOWED_HOSTS="")
     async with AsyncTestClient(app=create_app(settings)) as admin:
-        webhooks: Any = admin.app.dependencies["container"].dependency().extra["webhooks"]
+        webhooks: Any = admin.app.dependencies["container"].dependency().webhooks
         registration = EventHandlerRegistration(
             event_types=["UserCreated"], url=receiver.url(path), secret="s3cret-s3cret"
         )

@@ -14,8 +14,8 @@ from pymongo import AsyncMongoClient
 from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_contracts.settings import Settings
 from cqrs_contracts.webhooks import EventHandlerRegistration
-from projector.adapters.webhook_registry import WebhookRegistry
 from projector.entrypoints.http.app import create_app
+from projector.webhooks.adapters.registry import WebhookRegistry
 from tests.integration.projector.helpers import email, send
 from tests.integration.webhooks.conftest import HOOKS, SECRET, Hooks
 from tests.integration.webhooks.receiver import Receiver

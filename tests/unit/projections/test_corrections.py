@@ -6,12 +6,12 @@ import pytest
 
 from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_contracts.read_models import ChangeNotification, ReadModel, UserReadModel
-from projector.adapters.memory_views import MemoryViews
 from projector.application.corrections import (
     MAX_ATTEMPTS,
     CorrectionNotAppliedError,
     Corrections,
 )
+from projector.application.memory_views import MemoryViews
 from projector.application.ports import ConcurrentChangeError
 
 

@@ -16,7 +16,7 @@ from cqrs_contracts.read_models import (
     UserOrderReadModel,
     UserReadModel,
 )
-from projector.adapters.memory_views import MemoryViews
+from projector.application.memory_views import MemoryViews
 from projector.application.ports import ConcurrentChangeError
 from projector.application.projector import (
     ConflictRetriesExhaustedError,

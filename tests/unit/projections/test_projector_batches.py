@@ -15,7 +15,7 @@ from cqrs_contracts.read_models import (
     UserOrderReadModel,
     UserReadModel,
 )
-from projector.adapters.memory_views import MemoryViews
+from projector.application.memory_views import MemoryViews
 from projector.application.projector import Projector
 from tests.unit.projections.helpers import (
     Log,

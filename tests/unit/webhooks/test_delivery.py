@@ -3,67 +3,23 @@ letters with the last error, removal during retries, handlers of one event serve
 together."""
 
 import asyncio
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 
 import pytest
 
-from cqrs_contracts.envelopes import EventEnvelope
-from projector.application.webhook_delivery import DeliveryFailedError, RetryPolicy, WebhookDelivery
-from projector.application.webhooks import EventHandler, select, verify
+from projector.webhooks.application.delivery import (
+    RetryPolicy,
+    WebhookDelivery,
+)
+from projector.webhooks.application.handlers import EventHandler, verify
 from tests.support.polling import eventually
-from tests.unit.webhooks.helpers import envelope, handler
-
-
-@dataclass
-class FakeHandlers:
-    handlers: dict[str, EventHandler]
-
-    async def matching(self, event: EventEnvelope) -> list[EventHandler]:
-        return select(self.handlers.values(), event)
-
-    def is_registered(self, handler_id: str) -> bool:
-        return handler_id in self.handlers
-
-
-@dataclass
-class FakeReceivers:
-    """Per URL, the answer to each request in turn: an error, or None for a 2xx; past
-    the end of its script a URL answers 2xx."""
-
-    script: dict[str, list[str | None]] = field(default_factory=dict)
-    requests: list[tuple[str, bytes, dict[str, str]]] = field(default_factory=list)
-    on_request: Callable[[], None] = lambda: None
-
-    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> None:
-        self.requests.append((url, body, headers))
-        self.on_request()
-        answers = self.script.get(url, [])
-        error = answers.pop(0) if answers else None
-        if error:
-            raise DeliveryFailedError(error)
-
-
-@dataclass
-class FakeOutcomes:
-    delivered_to: list[str] = field(default_factory=list)
-    failures: list[tuple[str, str]] = field(default_factory=list)
-    dead: list[tuple[str, str, int, str]] = field(default_factory=list)
-    broken: bool = False
-
-    async def delivered(self, target: EventHandler, at: datetime) -> None:
-        self.delivered_to.append(target.id)
-
-    async def failed(self, target: EventHandler, error: str, at: datetime) -> None:
-        self.failures.append((target.id, error))
-
-    async def dead_lettered(
-        self, target: EventHandler, event: EventEnvelope, attempts: int, error: str
-    ) -> None:
-        if self.broken:
-            raise ConnectionError("read store down")
-        self.dead.append((target.id, event.event_id, attempts, error))
+from tests.unit.webhooks.helpers import (
+    FakeHandlers,
+    FakeOutcomes,
+    FakeReceivers,
+    envelope,
+    handler,
+)
 
 
 @dataclass

@@ -4,7 +4,7 @@ from ipaddress import ip_address
 
 import pytest
 
-from projector.adapters.webhook_targets import ForbiddenTargetError, TargetPolicy
+from projector.webhooks.adapters.targets import ForbiddenTargetError, TargetPolicy
 
 DEFAULT = TargetPolicy([])
 

@@ -14,7 +14,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_contracts.webhooks import EventHandlerRegistration
-from projector.application.webhooks import (
+from projector.webhooks.application.handlers import (
     backoff,
     body_of,
     mask,

@@ -13,6 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from faststream.kafka import KafkaBroker
 
 from cqrs_contracts import topics
+from projector.application.consumer import Message
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,26 @@ class DeadLetter:
 
 def dlq_headers(original: dict[str, str], error: str, source: str) -> dict[str, str]:
     return {**original, topics.HEADER_ERROR: error[:2000], "dlq-source": source}
+
+
+@dataclass(frozen=True)
+class DeadLetterTopic:
+    """Where a consumer sends what kept failing, through a (started) broker."""
+
+    broker: KafkaBroker
+    topic: str
+
+    async def send(self, message: Message, error: str) -> None:
+        """The original bytes and key; its headers plus the error and where it came from."""
+        source = f"{message.topic}:{message.partition}:{message.offset}"
+        headers = {
+            k: v.decode(errors="replace")
+            for k, v in (message.headers or ())
+            if isinstance(v, bytes)
+        }
+        await self.broker.publish(
+            message.value, self.topic, key=message.key, headers=dlq_headers(headers, error, source)
+        )
 
 
 async def _partitions(bootstrap: str, topic: str) -> list[TopicPartition]:

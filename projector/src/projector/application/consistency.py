@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from cqrs_contracts.read_models import READ_MODELS, ReadModel
-from projector.adapters.memory_views import MemoryViews
+from projector.application.memory_views import MemoryViews
 from projector.application.projector import Projector
 from projector.application.rebuild import EventLog
 

@@ -21,13 +21,13 @@ from cqrs_http.platform import PlatformPlugin
 from cqrs_http.shutdown import bounded, stop_tasks
 from projector.adapters.dead_letters import read_dead_letters, redrive
 from projector.bootstrap import Container, build, close, watch_rebuilds
-from projector.entrypoints.consumer import EventConsumer
+from projector.entrypoints.consumer import projection_consumer
 from projector.entrypoints.http.asyncapi import asyncapi_json, asyncapi_page
 from projector.entrypoints.http.operations import readiness, stats
 from projector.entrypoints.http.read_models import ReadModelCorrectionController
-from projector.entrypoints.http.status import liveness, status
-from projector.entrypoints.http.webhooks import EventHandlerController
-from projector.entrypoints.webhook_consumer import install_webhooks
+from projector.entrypoints.http.status import consumer_of, liveness, status
+from projector.webhooks.entrypoints.consumer import install_webhooks
+from projector.webhooks.entrypoints.http import EventHandlerController
 
 
 @get(
@@ -68,7 +68,7 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
         await container.views.ensure_indexes()
         watcher = asyncio.create_task(watch_rebuilds(container), name="rebuild-watch")
         await container.broker.start()  # the dead-letter producer
-        consumer: EventConsumer = container.extra["consumer"]
+        consumer = consumer_of(container)
         await consumer.start()
         try:
             yield
@@ -82,9 +82,7 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
 
 def create_app(settings: Settings | None = None) -> Litestar:
     container = build(settings or load_settings())
-    container.extra["consumer"] = EventConsumer(
-        container.broker, container.projector, container.settings
-    )
+    container.consumer = projection_consumer(container)
     webhooks = install_webhooks(container)
     platform = PlatformPlugin(
         container.settings, container.redis, "projector", (PyMongoError, RedisError, KafkaError)

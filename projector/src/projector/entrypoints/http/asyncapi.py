@@ -34,7 +34,8 @@ def event_spec(container: Container) -> Specification:
         ),
     )
     async def project(event: EventEnvelope) -> None:
-        """Documentation only: the real subscriber is projector.entrypoints.consumer."""
+        """Documentation only: the real subscriber is projector.entrypoints.consumer
+        (the delivery loop on aiokafka)."""
 
     broker.publisher(
         kafka.dlq_topic,

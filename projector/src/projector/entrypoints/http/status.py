@@ -11,8 +11,14 @@ from litestar.di import NamedDependency
 from cqrs_contracts.read_models import READ_MODELS
 from cqrs_http.auth import READER
 from projector.adapters.rebuild_control import RebuildControl
-from projector.bootstrap import Container, read_db
-from projector.entrypoints.consumer import EventConsumer
+from projector.bootstrap import Container, ProjectionConsumer, read_db
+
+
+def consumer_of(container: Container) -> ProjectionConsumer:
+    """The projections' consumer (create_app wires it)."""
+    if container.consumer is None:
+        raise RuntimeError("the projector app has no consumer wired")
+    return container.consumer
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -24,18 +30,18 @@ async def liveness(container: NamedDependency[Container]) -> Response[dict[str, 
     """Whether this process works (restart it if not): its consumer loop runs. No
     dependency is asked: a Kafka outage is a readiness matter (/api/v1/cqrs/health),
     and restarting every projector for it only adds load when Kafka comes back."""
-    consumer: EventConsumer = container.extra["consumer"]
+    running = container.consumer is not None and container.consumer.running
     body = {
-        "status": "ok" if consumer.running else "down",
+        "status": "ok" if running else "down",
         "service": "projector",
-        "consumer": "running" if consumer.running else "stopped",
+        "consumer": "running" if running else "stopped",
     }
-    return Response(body, status_code=200 if consumer.running else 503)
+    return Response(body, status_code=200 if running else 503)
 
 
 @get("/api/v1/cqrs/projections", tags=["projections"], summary="Projector status", guards=[READER])
 async def status(container: NamedDependency[Container]) -> dict[str, Any]:
-    consumer: EventConsumer = container.extra["consumer"]
+    consumer = consumer_of(container)
     partitions = {
         str(number): {
             "offset": state.offset,

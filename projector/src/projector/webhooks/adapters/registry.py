@@ -23,7 +23,7 @@ from cqrs_contracts.webhooks import (
     EventHandlerView,
     SecretView,
 )
-from projector.application.webhooks import EventHandler, aware, mask, select
+from projector.webhooks.application.handlers import EventHandler, aware, mask, select
 
 log = logging.getLogger("projector.webhooks")
 HANDLERS = "event_handlers"

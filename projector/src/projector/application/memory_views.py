@@ -1,4 +1,5 @@
-"""Read models in memory: the reference a consistency check compares the store with."""
+"""Read models in memory (the Views port, no I/O): the reference a consistency check
+folds the event store into, and the tests' in-memory views."""
 
 from cqrs_contracts.read_models import ReadModel
 from projector.application.ports import ConcurrentChangeError

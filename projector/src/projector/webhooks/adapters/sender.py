@@ -4,8 +4,8 @@ redirects followed (a 3xx is a failure), anything but 2xx is a failed attempt.""
 import httpcore
 import httpx
 
-from projector.adapters.webhook_targets import GuardedBackend, TargetPolicy
-from projector.application.webhook_delivery import DeliveryFailedError
+from projector.webhooks.adapters.targets import GuardedBackend, TargetPolicy
+from projector.webhooks.application.delivery import DeliveryFailedError
 
 MAX_CONNECTIONS = 100
 

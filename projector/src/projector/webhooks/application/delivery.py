@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from cqrs_contracts.envelopes import EventEnvelope
-from projector.application.webhooks import EventHandler, backoff, body_of, request_headers
+from projector.webhooks.application.handlers import EventHandler, backoff, body_of, request_headers
 
 log = logging.getLogger("projector.webhooks")
 

@@ -12,8 +12,8 @@ from pymongo.errors import PyMongoError
 
 from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_contracts.webhooks import WebhookDeadLetter
-from projector.adapters.webhook_registry import HANDLERS
-from projector.application.webhooks import EventHandler
+from projector.webhooks.adapters.registry import HANDLERS
+from projector.webhooks.application.handlers import EventHandler
 
 log = logging.getLogger("projector.webhooks")
 DEAD_LETTERS = "webhook_dead_letters"

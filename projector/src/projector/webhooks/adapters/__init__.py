@@ -1,0 +1,1 @@
+"""Registrations and outcomes in the read store, the HTTP sender, allowed targets."""

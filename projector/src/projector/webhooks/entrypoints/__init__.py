@@ -1,0 +1,1 @@
+"""The delivery consumer and the admin routes of event handlers."""
