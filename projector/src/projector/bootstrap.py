@@ -1,7 +1,7 @@
 """The one place that reads settings and wires the projector's adapters."""
 
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any
 
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
@@ -9,7 +9,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_contracts.settings import Settings
 from cqrs_event_store.reader import EventReader
 from cqrs_http.shutdown import bounded
@@ -18,17 +17,10 @@ from cqrs_read_store.codec import make_client
 from cqrs_read_store.writer import ViewStore
 from projector.adapters.rebuild_control import RebuildControl
 from projector.application.corrections import Corrections
-from projector.application.delivery import DeliveryLoop
 from projector.application.projector import Projector
 from projector.application.rebuild import Rebuild, staging_suffix
-from projector.webhooks.adapters.outcomes import WebhookOutcomes
-from projector.webhooks.adapters.registry import WebhookRegistry
-from projector.webhooks.adapters.sender import HttpSender
-from projector.webhooks.adapters.targets import TargetPolicy
-from projector.webhooks.application.delivery import RetryPolicy, WebhookDelivery
-
-# the projections' delivery loop (projector.entrypoints.consumer)
-ProjectionConsumer: TypeAlias = DeliveryLoop[EventEnvelope]
+from projector.entrypoints.consumer import ProjectionConsumer, projection_consumer
+from projector.webhooks.bootstrap import Webhooks, build_webhooks
 
 
 @dataclass
@@ -42,8 +34,8 @@ class Container:
     events: EventReader
     projector: Projector
     corrections: Corrections  # admin corrections: the same writer and announcement
-    consumer: ProjectionConsumer | None = None  # set by the app (create_app)
-    webhooks: "Webhooks | None" = None  # set by install_webhooks
+    consumer: ProjectionConsumer  # the projections' delivery loop (started by the app)
+    webhooks: Webhooks
 
 
 def build(settings: Settings) -> Container:
@@ -72,8 +64,19 @@ def build(settings: Settings) -> Container:
         notifier=notifier,
         max_conflict_retries=settings.projector.max_conflict_retries,
     )
-    corrections = Corrections(views, notifier)
-    return Container(settings, mongo, engine, redis, broker, views, events, projector, corrections)
+    return Container(
+        settings=settings,
+        mongo=mongo,
+        engine=engine,
+        redis=redis,
+        broker=broker,
+        views=views,
+        events=events,
+        projector=projector,
+        corrections=Corrections(views, notifier),
+        consumer=projection_consumer(settings, broker, projector),
+        webhooks=build_webhooks(settings, mongo[settings.database.mongodb.database]),
+    )
 
 
 def read_db(container: Container) -> AsyncDatabase[dict[str, Any]]:
@@ -98,26 +101,6 @@ def make_rebuild(container: Container) -> Rebuild:
         control=RebuildControl(read_db(container)),
         batch=container.settings.projector.rebuild_batch_size,
     )
-
-
-@dataclass
-class Webhooks:
-    """Webhook event handlers: registrations, delivery outcomes, the HTTP sender and the
-    delivery (its consumers, in a group of their own, are wired by install_webhooks)."""
-
-    registry: WebhookRegistry
-    outcomes: WebhookOutcomes
-    sender: HttpSender
-    delivery: WebhookDelivery
-
-
-def build_webhooks(container: Container) -> Webhooks:
-    cfg = container.settings.webhooks
-    registry, outcomes = WebhookRegistry(read_db(container)), WebhookOutcomes(read_db(container))
-    sender = HttpSender(cfg.timeout, TargetPolicy(cfg.allowed_hosts))
-    policy = RetryPolicy(max(1, cfg.max_attempts), cfg.retry_base_delay, cfg.retry_max_delay)
-    delivery = WebhookDelivery(registry, sender, outcomes, policy)
-    return Webhooks(registry, outcomes, sender, delivery)
 
 
 async def close(container: Container) -> None:

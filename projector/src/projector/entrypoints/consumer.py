@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TypeAlias
 
+from faststream.kafka import KafkaBroker
 from opentelemetry.trace import Span, SpanKind
 from pydantic import ValidationError
 from pymongo.errors import PyMongoError
@@ -34,7 +35,6 @@ from projector.application.projector import (
     MissingHistoryError,
     Projector,
 )
-from projector.bootstrap import Container, ProjectionConsumer
 
 TRANSIENT = (
     PyMongoError,
@@ -136,17 +136,21 @@ def delivery_config(settings: Settings) -> DeliveryConfig:
     )
 
 
-def projection_consumer(container: Container) -> ProjectionConsumer:
-    """The projections' delivery loop on Kafka, dead letters through the container's
-    broker (started before the loop)."""
-    settings = container.settings
+ProjectionConsumer: TypeAlias = DeliveryLoop[EventEnvelope]
+
+
+def projection_consumer(
+    settings: Settings, broker: KafkaBroker, projector: Projector
+) -> ProjectionConsumer:
+    """The projections' delivery loop on Kafka, dead letters through `broker` (started
+    before the loop)."""
     kafka = settings.kafka
     consumer = KafkaConsumer(
         kafka.bootstrap,
         kafka.topic,
         kafka.group_id,
         client_id="projector",
-        dead_letters=DeadLetterTopic(container.broker, kafka.dlq_topic),
+        dead_letters=DeadLetterTopic(broker, kafka.dlq_topic),
     )
-    processor = ProjectionProcessor(container.projector, settings.telemetry.enabled)
+    processor = ProjectionProcessor(projector, settings.telemetry.enabled)
     return DeliveryLoop(consumer, processor, delivery_config(settings), name="projector-consumer")

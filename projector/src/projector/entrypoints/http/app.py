@@ -21,12 +21,11 @@ from cqrs_http.platform import PlatformPlugin
 from cqrs_http.shutdown import bounded, stop_tasks
 from projector.adapters.dead_letters import read_dead_letters, redrive
 from projector.bootstrap import Container, build, close, watch_rebuilds
-from projector.entrypoints.consumer import projection_consumer
 from projector.entrypoints.http.asyncapi import asyncapi_json, asyncapi_page
 from projector.entrypoints.http.operations import readiness, stats
 from projector.entrypoints.http.read_models import ReadModelCorrectionController
-from projector.entrypoints.http.status import consumer_of, liveness, status
-from projector.webhooks.entrypoints.consumer import install_webhooks
+from projector.entrypoints.http.status import liveness, status
+from projector.webhooks.entrypoints.consumer import webhooks_lifespan
 from projector.webhooks.entrypoints.http import EventHandlerController
 
 
@@ -68,7 +67,7 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
         await container.views.ensure_indexes()
         watcher = asyncio.create_task(watch_rebuilds(container), name="rebuild-watch")
         await container.broker.start()  # the dead-letter producer
-        consumer = consumer_of(container)
+        consumer = container.consumer
         await consumer.start()
         try:
             yield
@@ -82,8 +81,6 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
 
 def create_app(settings: Settings | None = None) -> Litestar:
     container = build(settings or load_settings())
-    container.consumer = projection_consumer(container)
-    webhooks = install_webhooks(container)
     platform = PlatformPlugin(
         container.settings, container.redis, "projector", (PyMongoError, RedisError, KafkaError)
     )
@@ -101,7 +98,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ReadModelCorrectionController,
         ],
         dependencies={"container": Provide(lambda: container, sync_to_thread=False)},
-        lifespan=[_lifespan(container), webhooks],
+        lifespan=[_lifespan(container), webhooks_lifespan(container.webhooks, container.settings)],
         plugins=[platform],
         request_max_body_size=platform.request_max_body_size,
     )

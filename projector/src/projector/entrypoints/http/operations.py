@@ -14,7 +14,6 @@ from cqrs_http.auth import READER
 from cqrs_http.health import check, verdict
 from projector.adapters.consumer_lag import PartitionLag, consumer_lag
 from projector.bootstrap import Container, read_db
-from projector.entrypoints.http.status import consumer_of
 
 STARTED = time.monotonic()
 CHECK_SECONDS = 3.0
@@ -71,7 +70,7 @@ async def readiness(container: NamedDependency[Container]) -> Response[dict[str,
 
 @get("/api/v1/cqrs/stats", tags=["health"], summary="Projector statistics", guards=[READER])
 async def stats(container: NamedDependency[Container]) -> dict[str, Any]:
-    consumer = consumer_of(container)
+    consumer = container.consumer
     lag = await check(_consumer_lag(container), CHECK_SECONDS + 1)
     return {
         "service": "projector",

@@ -11,14 +11,7 @@ from litestar.di import NamedDependency
 from cqrs_contracts.read_models import READ_MODELS
 from cqrs_http.auth import READER
 from projector.adapters.rebuild_control import RebuildControl
-from projector.bootstrap import Container, ProjectionConsumer, read_db
-
-
-def consumer_of(container: Container) -> ProjectionConsumer:
-    """The projections' consumer (create_app wires it)."""
-    if container.consumer is None:
-        raise RuntimeError("the projector app has no consumer wired")
-    return container.consumer
+from projector.bootstrap import Container, read_db
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -41,7 +34,7 @@ async def liveness(container: NamedDependency[Container]) -> Response[dict[str, 
 
 @get("/api/v1/cqrs/projections", tags=["projections"], summary="Projector status", guards=[READER])
 async def status(container: NamedDependency[Container]) -> dict[str, Any]:
-    consumer = consumer_of(container)
+    consumer = container.consumer
     partitions = {
         str(number): {
             "offset": state.offset,

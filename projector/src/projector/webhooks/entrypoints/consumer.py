@@ -16,7 +16,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from pymongo.errors import PyMongoError
@@ -28,8 +28,10 @@ from cqrs_http.shutdown import bounded, stop_tasks
 from projector.adapters.kafka_consumer import KafkaConsumer
 from projector.application.consumer import Message
 from projector.application.delivery import Decoded, DeliveryConfig, DeliveryLoop
-from projector.bootstrap import Container, Webhooks, build_webhooks
 from projector.webhooks.application.delivery import WebhookDelivery
+
+if TYPE_CHECKING:
+    from projector.webhooks.bootstrap import Webhooks
 
 log = logging.getLogger("projector.webhooks")
 WebhookConsumer = DeliveryLoop[EventEnvelope]
@@ -91,9 +93,9 @@ def delivery_config(settings: Settings) -> DeliveryConfig:
     )
 
 
-def webhook_consumers(webhooks: Webhooks, settings: Settings) -> list[WebhookConsumer]:
+def webhook_consumers(delivery: WebhookDelivery, settings: Settings) -> list[WebhookConsumer]:
     """One delivery loop per partition, each with its own consumer in the group."""
-    processor = WebhookProcessor(webhooks.delivery)
+    processor = WebhookProcessor(delivery)
     config = delivery_config(settings)
     return [
         DeliveryLoop(
@@ -113,7 +115,7 @@ def webhook_consumers(webhooks: Webhooks, settings: Settings) -> list[WebhookCon
 
 
 def webhooks_lifespan(
-    webhooks: Webhooks, consumers: list[WebhookConsumer], settings: Settings
+    webhooks: "Webhooks", settings: Settings
 ) -> Callable[[Any], AbstractAsyncContextManager[None]]:
     """Starts the registrations' refresh and the delivery consumers; stops both."""
 
@@ -124,6 +126,7 @@ def webhooks_lifespan(
         refresh = settings.webhooks.refresh_interval
         watcher = asyncio.create_task(webhooks.registry.watch(refresh), name="webhook-registry")
         # together, so the group's first assignment spreads the partitions over them
+        consumers = webhooks.consumers
         await asyncio.gather(*(consumer.start() for consumer in consumers))
         try:
             yield
@@ -135,13 +138,3 @@ def webhooks_lifespan(
             await stop_tasks([watcher])
 
     return lifespan
-
-
-def install_webhooks(container: Container) -> Callable[[Any], AbstractAsyncContextManager[None]]:
-    """Wire webhook handlers into the projector process (`container.webhooks`), their
-    delivery when enabled; the lifespan that runs them."""
-    webhooks = build_webhooks(container)
-    container.webhooks = webhooks
-    enabled = container.settings.webhooks.enabled
-    consumers = webhook_consumers(webhooks, container.settings) if enabled else []
-    return webhooks_lifespan(webhooks, consumers, container.settings)

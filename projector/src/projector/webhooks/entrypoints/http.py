@@ -12,17 +12,16 @@ from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from cqrs_contracts.webhooks import EventHandlerRegistration, SecretAddition
 from cqrs_http.auth import ADMIN, actor
 from cqrs_http.errors import invalid_input, parsed
-from projector.bootstrap import Container, Webhooks
+from projector.bootstrap import Container
 from projector.webhooks.adapters.registry import TooManySecretsError
 from projector.webhooks.adapters.targets import ForbiddenTargetError
 from projector.webhooks.application.handlers import mask
+from projector.webhooks.bootstrap import Webhooks
 
 Limit = Annotated[int, Parameter(ge=1, le=1000)]
 
 
 def _webhooks(container: NamedDependency[Container]) -> Webhooks:
-    if container.webhooks is None:
-        raise RuntimeError("the projector app has no webhooks wired")
     return container.webhooks
 
 
