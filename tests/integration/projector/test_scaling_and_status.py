@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from litestar.testing import AsyncTestClient
 from pymongo import AsyncMongoClient
 
@@ -55,6 +56,7 @@ async def settled(process: ServiceProcess, last_position: int) -> dict[str, Any]
     )
 
 
+@pytest.mark.timeout(360)  # converged: see its docstring
 async def test_two_projectors_split_the_partitions_and_build_the_same_read_models(
     commands: AsyncTestClient,
     service_env: dict[str, str],
@@ -118,6 +120,7 @@ async def both_consuming(
     return [await status_of(p) for p in pair]
 
 
+@pytest.mark.timeout(360)  # converged: see its docstring
 async def test_a_backlog_is_taken_in_batches_and_the_status_shows_no_lag(
     commands: AsyncTestClient,
     service_env: dict[str, str],
