@@ -23,8 +23,10 @@ from projector.adapters.dead_letters import read_dead_letters, redrive
 from projector.bootstrap import Container, build, close, watch_rebuilds
 from projector.entrypoints.consumer import EventConsumer
 from projector.entrypoints.http.asyncapi import asyncapi_json, asyncapi_page
+from projector.entrypoints.http.dead_letter_streams import retry_stream_dead_letters
 from projector.entrypoints.http.operations import readiness, stats
 from projector.entrypoints.http.read_models import ReadModelCorrectionController
+from projector.entrypoints.http.rebuild import RebuildPlugin
 from projector.entrypoints.http.status import liveness, status
 from projector.entrypoints.http.webhooks import EventHandlerController
 from projector.entrypoints.webhook_consumer import install_webhooks
@@ -95,6 +97,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             status,
             list_dead_letters,
             retry_dead_letter,
+            retry_stream_dead_letters,
             readiness,
             stats,
             asyncapi_json,
@@ -104,6 +107,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         dependencies={"container": Provide(lambda: container, sync_to_thread=False)},
         lifespan=[_lifespan(container), webhooks],
-        plugins=[platform],
+        plugins=[platform, RebuildPlugin()],
         request_max_body_size=platform.request_max_body_size,
     )
