@@ -40,9 +40,9 @@ logs:
 migrate: sync
     uv run --package command-service alembic -c command-service/alembic.ini upgrade head
 
-# Everything CI runs: lint, then unit, integration and e2e tests against real services
-test: sync lint infra-up
-    uv run pytest -m "unit or integration or e2e" -p no:cacheprovider
+# Everything CI runs: lint, then unit, integration, e2e and browser tests against real services
+test: sync lint infra-up browser-tools
+    uv run pytest -m "unit or integration or e2e or browser" -p no:cacheprovider
 
 # Fast tests only: pure domain, projections, contracts, in-memory fakes
 test-unit: sync
@@ -55,6 +55,14 @@ test-integration: sync infra-up
 # End-to-end tests through the gateway against the running system
 e2e: sync infra-up
     uv run pytest -m e2e -p no:cacheprovider
+
+# The console in headless Chromium (Playwright) against a system of its own, auth on
+test-browser: sync infra-up browser-tools
+    uv run pytest -m browser -p no:cacheprovider
+
+# The browser of the console's tests: Debian's chromium (installed when missing)
+browser-tools:
+    deploy/local/browser-tools.sh install
 
 # ruff (lint + format check), mypy (strict on contracts and domain; tests checked too, so a
 # fake that drifts from its port fails) and import-linter (the layer rules in pyproject.toml)

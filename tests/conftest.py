@@ -13,9 +13,9 @@ CHAOS_HANG_REPORT_SECONDS = 540  # a chaos scenario runs for minutes by design
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark each test by the folder it lives in: unit/, integration/, e2e/ or chaos/."""
+    """Mark each test by the folder it lives in: unit/, integration/, e2e/, chaos/ or browser/."""
     for item in items:
-        for kind in ("unit", "integration", "e2e", "chaos"):
+        for kind in ("unit", "integration", "e2e", "chaos", "browser"):
             if f"/tests/{kind}/" in str(item.path):
                 item.add_marker(getattr(pytest.mark, kind))
 

@@ -2,7 +2,8 @@
 # The nginx gateway on 127.0.0.1: ./nginx.sh install|start|stop|status|reload
 # Renders deploy/gateway/nginx.conf.template into $STATE/nginx/nginx.conf and runs it as
 # a private instance. Env COMMAND_UPSTREAMS, QUERY_UPSTREAMS, PROJECTOR_UPSTREAMS (blocks
-# of `server host:port;` lines) override the default service addresses below.
+# of `server host:port;` lines) override the default service addresses below; CONSOLE_DIR
+# the console's folder (console/ in this repository).
 COMPONENT=nginx
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 PATH="$PATH:/usr/sbin"
@@ -39,7 +40,8 @@ render() {
     COMMAND_UPSTREAMS="${COMMAND_UPSTREAMS:-server 127.0.0.1:8001;}" \
     QUERY_UPSTREAMS="${QUERY_UPSTREAMS:-server 127.0.0.1:8002;${NL}server 127.0.0.1:8003;}" \
     PROJECTOR_UPSTREAMS="${PROJECTOR_UPSTREAMS:-server 127.0.0.1:8004;}" \
-    envsubst "\${GATEWAY_LISTEN} \${COMMAND_UPSTREAMS} \${QUERY_UPSTREAMS} \${PROJECTOR_UPSTREAMS} \${STATE_DIR}" \
+    CONSOLE_DIR="${CONSOLE_DIR:-$ROOT/console}" \
+    envsubst "\${GATEWAY_LISTEN} \${COMMAND_UPSTREAMS} \${QUERY_UPSTREAMS} \${PROJECTOR_UPSTREAMS} \${STATE_DIR} \${CONSOLE_DIR}" \
     < "$TEMPLATE" > "$CONF.new"
   nginx -t -q -p "$DIR" -c "$CONF.new" -e "$DIR/nginx.log" || die "rendered config is invalid; see $CONF.new"
   mv "$CONF.new" "$CONF"

@@ -1,74 +1,22 @@
-"""The whole system, started as `just up` starts it (deploy/local/services.sh: command-
-service, projector, two query-service replicas, the nginx gateway), but in a namespace
-of its own: its database, topics, read-store database and Redis prefix (apart from the
-integration tests' too), its own ports and state folder, so it never meets a system a
-developer has running. Tests talk to the gateway only (and to each query replica's
+"""The whole system, started as `just up` starts it, in a namespace of its own
+(tests/support/system.py). Tests talk to the gateway only (and to each query replica's
 WebSocket)."""
 
-import asyncio
-import os
-import shutil
-import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
-import yaml
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from pymongo import AsyncMongoClient
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from command_service.migrations import upgrade_to_head
-from tests.support.processes import free_port
-from tests.support.services import ROOT, Endpoints
-from tests.support.settings import settings_env
-
-SERVICES = ROOT / "deploy/local/services.sh"
-
-
-@dataclass(frozen=True)
-class System:
-    gateway: str
-    query_replicas: tuple[str, str]
-    up_seconds: float
-
-
-def _uv() -> str:
-    found = shutil.which("uv") or str(ROOT / ".state/tools/bin/uv")
-    if not Path(found).exists():
-        raise RuntimeError("uv is needed to start the services (./dev installs it)")
-    return found
+from tests.support.services import Endpoints
+from tests.support.system import System, namespace, running_system
 
 
 @pytest.fixture(scope="session")
 async def e2e_env(endpoints: Endpoints, run_id: str) -> AsyncIterator[dict[str, str]]:
     """Settings environment for the e2e system: a migrated database, topics and a
     read-store database of its own, removed after the run."""
-    name = f"cqrs_e2e_{run_id}"
-    server = create_async_engine(endpoints.mysql_url)
-    async with server.begin() as conn:
-        await conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-    await asyncio.to_thread(upgrade_to_head, f"{endpoints.mysql_url}/{name}")
-    topic = f"cqrs-events-e2e-{run_id}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka_brokers)
-    await admin.start()
-    topics = [NewTopic(t, num_partitions=3, replication_factor=1) for t in (topic, f"{topic}.dlq")]
-    await admin.create_topics(topics)
-    try:
-        yield settings_env(endpoints, name, topic, name)
-    finally:
-        await admin.delete_topics([t.name for t in topics])
-        await admin.close()
-        async with server.begin() as conn:
-            await conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-        await server.dispose()
-        mongo: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(endpoints.mongodb_uri)
-        await mongo.drop_database(name)
-        await mongo.close()
+    async with namespace(endpoints, f"cqrs_e2e_{run_id}") as env:
+        yield env
 
 
 @pytest.fixture(scope="session")
@@ -76,44 +24,8 @@ def system(
     e2e_env: dict[str, str], run_id: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[System]:
     state = tmp_path_factory.mktemp("e2e-state")
-    ports = {name: free_port() for name in ("command", "projector", "query1", "query2", "gw")}
-    config = yaml.safe_load((ROOT / "configs/config.yaml").read_text())
-    config["command_service"] = {**config.get("command_service", {}), "port": ports["command"]}
-    config["projector"] = {**config.get("projector", {}), "port": ports["projector"]}
-    config["query_service"] = {**config.get("query_service", {}), "port": ports["query1"]}
-    config["local"] = {**config["local"], "gateway_port": ports["gw"]}
-    config_file = state / "config.yaml"
-    config_file.write_text(yaml.safe_dump(config))
-    env = {
-        **os.environ,
-        **e2e_env,
-        "CQRS_CONFIG": str(config_file),
-        "CQRS_STATE_DIR": str(state),
-        "QUERY_PORT_2": str(ports["query2"]),
-        "UV": _uv(),
-        "KAFKA_GROUP_ID": f"projector-e2e-{run_id}",
-        "CQRS__REDIS__PREFIX": f"test:{run_id}:e2e",
-    }
-    started = time.perf_counter()
-    try:
-        try:
-            subprocess.run([str(SERVICES), "up"], env=env, check=True, cwd=ROOT, timeout=300)
-        except subprocess.SubprocessError:
-            for log in sorted(state.glob("*/*.log")):
-                print(f"--- {log} ---\n" + "\n".join(log.read_text().splitlines()[-30:]))
-            raise
-        up_seconds = time.perf_counter() - started
-        print(f"\ne2e: the system was up and healthy {up_seconds:.1f} s after services.sh up")
-        yield System(
-            gateway=f"http://127.0.0.1:{ports['gw']}",
-            query_replicas=(
-                f"http://127.0.0.1:{ports['query1']}",
-                f"http://127.0.0.1:{ports['query2']}",
-            ),
-            up_seconds=up_seconds,
-        )
-    finally:
-        subprocess.run([str(SERVICES), "down"], env=env, check=False, cwd=ROOT, timeout=120)
+    with running_system(e2e_env, run_id=run_id, label="e2e", state=state) as up:
+        yield up
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ service asks every instance) and each service's own under /health/<service>."""
 
 import httpx
 
-from tests.e2e.conftest import System
+from tests.support.system import System
 
 
 async def test_the_gateway_reports_the_whole_systems_health(

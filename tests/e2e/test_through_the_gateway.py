@@ -15,12 +15,12 @@ from typing import Any
 import httpx
 import websockets
 
-from tests.e2e.conftest import System
 from tests.integration.command_service.test_original_examples import (
     PUBLISH_AN_EVENT,
     SEND_A_COMMAND,
 )
 from tests.integration.query_service.helpers import email, send
+from tests.support.system import System
 
 COMMANDS = "/api/v1/cqrs/commands"
 QUERIES = "/api/v1/cqrs/queries"

@@ -181,3 +181,30 @@ async def test_the_cli_lists_dead_letters(
     assert listed[invalid_ref]["event_id"] == poisoned["bad_event"]
     assert listed[invalid_ref]["error"]
     assert garbage_ref in listed
+
+
+async def test_every_dead_letter_of_a_stream_is_redriven_in_order(
+    poisoned: dict[str, Any],
+    projector_admin: AsyncTestClient,
+    endpoints: Endpoints,
+    kafka_topics: dict[str, str],
+) -> None:
+    uid = poisoned["uid"]
+
+    response = await projector_admin.post(f"{DLQ}/streams/{uid}/retry")
+
+    assert response.status_code == 202, response.text
+    body = response.json()
+    refs = [r["ref"] for r in body["redriven"]]
+    assert body["stream_id"] == uid
+    assert set(poisoned["refs"]) <= set(refs)
+    assert refs == sorted(refs, key=lambda r: tuple(int(n) for n in r.split(":")))
+    header = ("dlq-redrive", poisoned["refs"][1].encode())  # re-driven by this test alone
+    (record,) = await find_records(
+        endpoints.kafka_brokers, kafka_topics["events"], lambda r: header in r.headers, 1
+    )
+    assert record.key == uid.encode()
+    assert record.value.decode() == poisoned["garbage_body"]
+    missing = await projector_admin.post(f"{DLQ}/streams/no-such-stream/retry")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"

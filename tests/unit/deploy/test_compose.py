@@ -178,6 +178,13 @@ def test_gateway_renders_the_shared_template_with_its_variables() -> None:
     assert placeholders <= set(gateway["environment"])
 
 
+def test_gateway_serves_the_console_folder() -> None:
+    gateway = _services()["gateway"]
+    mounts = [v.split(":") for v in gateway["volumes"]]
+    (target,) = [t for s, t, _ in mounts if (ROOT / s).resolve() == ROOT / "console"]
+    assert _environment("gateway")["CONSOLE_DIR"] == target
+
+
 def test_gateway_upstreams_name_each_service_on_its_port() -> None:
     env = _environment("gateway")
     upstreams = {

@@ -253,3 +253,17 @@ def test_migrations_run_as_a_job_with_the_command_service_image() -> None:
     deployment = _container(_of_kind("Deployment")["command-service"])
     assert container["image"] == deployment["image"]
     assert container["args"] == ["command-service", "migrate"]
+
+
+def test_gateway_serves_the_console_files_verbatim() -> None:
+    files = {f.name: f.read_text() for f in (ROOT / "console").iterdir() if f.is_file()}
+    assert _of_kind("ConfigMap")["gateway-console"]["data"] == files, (
+        "deploy/k8s/gateway-template.yaml is stale: run deploy/k8s/gateway-template.sh"
+    )
+    deployment = _of_kind("Deployment")["gateway"]
+    container = _container(deployment)
+    env = {e["name"]: e["value"] for e in container["env"]}
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "console"]
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["console"]["configMap"]["name"] == "gateway-console"
+    assert mount["mountPath"] == env["CONSOLE_DIR"]

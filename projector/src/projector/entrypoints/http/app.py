@@ -22,8 +22,10 @@ from cqrs_http.shutdown import bounded, stop_tasks
 from projector.adapters.dead_letters import read_dead_letters, redrive
 from projector.bootstrap import Container, build, close, watch_rebuilds
 from projector.entrypoints.http.asyncapi import asyncapi_json, asyncapi_page
+from projector.entrypoints.http.dead_letter_streams import retry_stream_dead_letters
 from projector.entrypoints.http.operations import readiness, stats
 from projector.entrypoints.http.read_models import ReadModelCorrectionController
+from projector.entrypoints.http.rebuild import RebuildPlugin
 from projector.entrypoints.http.status import liveness, status
 from projector.webhooks.entrypoints.consumer import webhooks_lifespan
 from projector.webhooks.entrypoints.http import EventHandlerController
@@ -90,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             status,
             list_dead_letters,
             retry_dead_letter,
+            retry_stream_dead_letters,
             readiness,
             stats,
             asyncapi_json,
@@ -99,6 +102,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         dependencies={"container": Provide(lambda: container, sync_to_thread=False)},
         lifespan=[_lifespan(container), webhooks_lifespan(container.webhooks, container.settings)],
-        plugins=[platform],
+        plugins=[platform, RebuildPlugin()],
         request_max_body_size=platform.request_max_body_size,
     )
