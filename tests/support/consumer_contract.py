@@ -130,6 +130,16 @@ class ConsumerContract:
 
         assert consumer.high_water(0) == 2
 
+    async def test_high_water_of_a_partition_not_ours_is_unknown(self, rig: ConsumerRig) -> None:
+        """A rebalance can take a partition in the middle of a batch: asking its end must
+        not fail the batch (aiokafka asserts on a partition it is not assigned)."""
+        await rig.publish(0, b"m0")
+        consumer = rig.consumer(group())
+        await consumer.start(nothing)
+        await take(consumer, 1)
+
+        assert consumer.high_water(PARTITIONS + 5) is None
+
     async def test_a_dead_letter_is_kept_with_its_error_and_origin(self, rig: ConsumerRig) -> None:
         await rig.publish(1, b"poison")
         consumer = rig.consumer(group())

@@ -101,9 +101,13 @@ class KafkaConsumer:
             raise BrokerError(str(failed)) from failed
 
     def high_water(self, partition: int) -> int | None:
-        if self._consumer is None:
+        """The partition's end as last fetched; None when unknown or not ours (a rebalance
+        took it: aiokafka asserts on a partition it is not assigned)."""
+        consumer = self._consumer
+        tp = TopicPartition(self._topic, partition)
+        if consumer is None or tp not in consumer.assignment():
             return None
-        found: int | None = self._consumer.highwater(TopicPartition(self._topic, partition))
+        found: int | None = consumer.highwater(tp)
         return found
 
     async def dead_letter(self, message: Message, error: str) -> None:
