@@ -43,7 +43,7 @@ class ScrapeGauge(Collector):
     ) -> None:
         self.name, self.documentation, self.labels = name, documentation, labels
         self.timeout, self.max_age, self._clock = timeout, max_age, clock
-        self._sources: list[Source] = []
+        self._sources: list[tuple[Source, asyncio.AbstractEventLoop | None]] = []
         self._samples: Samples = {}
         self._asked_at = -float("inf")
         self._asking: asyncio.Future[None] | None = None
@@ -59,14 +59,22 @@ class ScrapeGauge(Collector):
         return gauge
 
     def use(self, source: Source) -> None:
-        """Ask `source` from now on (until it leaves)."""
-        self._sources.append(source)
+        """Ask `source` from now on (until it leaves), on the event loop it was given on
+        (its clients' loop: a scrape served on another loop, as by another app of a test
+        process in a thread, renders what was last read instead)."""
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        self._sources.append((source, loop))
         self._forget()
 
     def leave(self, source: Source) -> None:
         """`source` is going away (its app stops): ask the one before it, if any."""
-        if source in self._sources:  # == : a bound method is a new object each time
-            self._sources.remove(source)
+        # == : a bound method is a new object each time
+        kept = [(s, loop) for s, loop in self._sources if s != source]
+        if len(kept) != len(self._sources):
+            self._sources = kept
             self._forget()
 
     def _forget(self) -> None:
@@ -74,7 +82,10 @@ class ScrapeGauge(Collector):
 
     @property
     def _source(self) -> Source | None:
-        return self._sources[-1] if self._sources else None
+        if not self._sources:
+            return None
+        source, loop = self._sources[-1]
+        return source if loop is None or loop is asyncio.get_running_loop() else None
 
     async def refresh(self) -> None:
         """Ask the source, unless its answer is fresh; concurrent scrapes share one ask."""

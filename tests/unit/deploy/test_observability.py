@@ -36,7 +36,8 @@ def queried_metrics() -> set[str]:
     """Every cqrs_ series the dashboard's panels query, as the table names it."""
     exprs = [t["expr"] for p in json.loads(DASHBOARD.read_text())["panels"] for t in p["targets"]]
     names = set()
-    for name in re.findall(r"\bcqrs_\w+", " ".join(exprs)):
+    for found in re.findall(r"\bcqrs_\w+", " ".join(exprs)):
+        name = found
         for suffix in SUFFIXES:
             name = name.removesuffix(suffix)
         names.add(name)
@@ -62,8 +63,9 @@ def test_compose_runs_prometheus_and_grafana_on_these_files_with_pinned_images()
         assert re.fullmatch(r"[\w./-]+:v?\d+\.\d+\.\d+", image), image
         for volume in services[name]["volumes"]:
             assert (ROOT / volume.split(":")[0]).exists(), volume
-    assert "./deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro" in (
-        services["prometheus"]["volumes"]
+    assert (
+        "./deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro"
+        in (services["prometheus"]["volumes"])
     )
     assert set(services["prometheus"]["depends_on"]) == set(PORTS)
 
@@ -72,7 +74,7 @@ def test_grafana_loads_the_dashboard_from_the_provisioned_prometheus() -> None:
     sources = _yaml(PROVISIONING / "datasources" / "prometheus.yml")["datasources"]
     uids = {s["uid"] for s in sources if s["type"] == "prometheus"}
     provider = _yaml(PROVISIONING / "dashboards" / "cqrs.yml")["providers"][0]
-    mounted = [v for v in _yaml(ROOT / "docker-compose.yml")["services"]["grafana"]["volumes"]]
+    mounted = list(_yaml(ROOT / "docker-compose.yml")["services"]["grafana"]["volumes"])
     target = f"{provider['options']['path']}/{DASHBOARD.name}"
     assert any(v.split(":")[1] == target for v in mounted), mounted
     for panel in json.loads(DASHBOARD.read_text())["panels"]:
@@ -87,9 +89,7 @@ def test_every_metric_the_dashboard_queries_is_documented() -> None:
 
 
 def test_every_documented_metric_is_defined_in_the_source() -> None:
-    code = "\n".join(
-        p.read_text() for s in SOURCES for p in (ROOT / s / "src").rglob("*.py")
-    )
+    code = "\n".join(p.read_text() for s in SOURCES for p in (ROOT / s / "src").rglob("*.py"))
     table = readme_metrics()
     assert len(table) >= 20
     missing = [
