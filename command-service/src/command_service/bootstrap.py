@@ -3,7 +3,8 @@
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext import asyncio as sqlalchemy_asyncio
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from command_service.adapters.handler_store import SqlHandlerStore
 from command_service.adapters.kafka_publisher import KafkaProducer, KafkaPublisher
@@ -17,6 +18,7 @@ from command_service.application.service import CommandService
 from cqrs_contracts.handlers import CommandDeclaration
 from cqrs_contracts.settings import Settings
 from cqrs_http.handlers.registry import HandlerRegistry
+from cqrs_http.telemetry import install_tracing
 
 
 @dataclass
@@ -37,7 +39,8 @@ class Container:
 
 def make_engine(settings: Settings) -> AsyncEngine:
     db = settings.database.mysql
-    return create_async_engine(
+    # looked up at call time: the OpenTelemetry instrumentation wraps it (telemetry.py)
+    return sqlalchemy_asyncio.create_async_engine(
         db.url(),
         pool_size=db.max_idle_conns,
         max_overflow=max(db.max_open_conns - db.max_idle_conns, 0),
@@ -50,6 +53,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
 
 def build(settings: Settings) -> Container:
     """Every adapter, unconnected: connections open in the app's startup hooks."""
+    install_tracing(settings.telemetry, "command-service")  # before the clients: their spans
     engine = make_engine(settings)
     cs = settings.command_service
     broker = KafkaProducer(

@@ -1,13 +1,26 @@
 """Prometheus metrics per request (Litestar's metric names and labels: requests, errors,
 duration histogram, in flight; by method, route template, status and app), with each
 label set's children looked up once: prometheus_client's `labels()` takes a lock and
-converts every value on each call, five times per request in Litestar's middleware."""
+converts every value on each call, five times per request in Litestar's middleware.
+
+Also: `Children`, the same cache for the services' own metrics, and `MetricsController`,
+the /metrics endpoint, which refreshes the scrape-time gauges before it renders."""
 
 import time
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusMiddleware
+from litestar import Response, get
+from litestar.plugins.prometheus import (
+    PrometheusConfig,
+    PrometheusController,
+    PrometheusMiddleware,
+)
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from cqrs_http.scrape_gauges import refresh_all
+
+M = TypeVar("M")
 
 LABELS = ("method", "path", "status_code", "app_name")
 
@@ -64,3 +77,30 @@ class Metrics(PrometheusMiddleware):
                 errors.inc()
             count.inc()
             duration.observe(span[1])
+
+
+class Children(dict[Any, M], Generic[M]):
+    """A labelled metric's children by label values, each looked up once:
+    `commands[type, outcome].inc()` is a dict lookup and the increment (prometheus_client's
+    `labels()` takes a lock and converts every value on each call)."""
+
+    def __init__(self, metric: M) -> None:
+        super().__init__()
+        self.metric = metric
+
+    def __missing__(self, key: Any) -> M:
+        values = key if isinstance(key, tuple) else (key,)
+        child: M = self.metric.labels(*values)  # type: ignore[attr-defined]
+        self[key] = child
+        return child
+
+
+class MetricsController(PrometheusController):
+    """GET /metrics: the default registry, after the scrape-time gauges are refreshed
+    (each within its time bound, and not again within a second)."""
+
+    @get()
+    async def get(self) -> Response:  # type: ignore[type-arg]
+        await refresh_all()
+        headers = {"Content-Type": CONTENT_TYPE_LATEST}
+        return Response(generate_latest(REGISTRY), status_code=200, headers=headers)

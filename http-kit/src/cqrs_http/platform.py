@@ -16,7 +16,7 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import ResponseHeader
 from litestar.exceptions import HTTPException
 from litestar.plugins import InitPluginProtocol
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusConfig
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -27,7 +27,7 @@ from cqrs_http.errors import on_dependency_down, on_http_error, on_timeout, on_u
 from cqrs_http.json_depth import json_depth_limit
 from cqrs_http.limits import UNLIMITED, rate_limits
 from cqrs_http.logs import litestar_logging
-from cqrs_http.metrics import Metrics
+from cqrs_http.metrics import Metrics, MetricsController
 from cqrs_http.request_context import install
 from cqrs_http.telemetry import http_middleware, install_tracing
 from cqrs_http.timeouts import request_timeout
@@ -61,7 +61,7 @@ class PlatformPlugin(InitPluginProtocol):
             middleware_class=Metrics,
         )
         install_tracing(self.settings.telemetry, self.service)
-        app_config.route_handlers.append(PrometheusController)
+        app_config.route_handlers.append(MetricsController)
         app_config.middleware[:0] = [
             *http_middleware(self.settings.telemetry),
             metrics.middleware,

@@ -6,7 +6,14 @@ push all carry one trace id.
 Spans are recorded once a tracer provider is installed: `install_tracing` installs one
 that exports over OTLP when `telemetry.otlp_endpoint` is set (tests install their own,
 with an in-memory exporter). Without one the API is a no-op and only the incoming
-`traceparent` travels on."""
+`traceparent` travels on.
+
+With a provider installed the libraries' own calls are spans too (`instrument_libraries`:
+the OpenTelemetry instrumentations of SQLAlchemy, Redis, pymongo and httpx), so one
+command's trace shows its statements, its Redis and read-store calls and its webhooks.
+They are installed with the provider, before the services build their clients (each
+bootstrap calls `install_tracing` first): without one they would cost every call a
+non-recording span for nothing."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,6 +47,30 @@ def install_tracing(settings: TelemetrySettings, service: str) -> None:
     )
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(settings.otlp_endpoint)))
     trace.set_tracer_provider(provider)
+    instrument_libraries()
+
+
+def instrument_libraries() -> None:
+    """Spans for SQLAlchemy, Redis, pymongo and httpx calls, under the current span (once
+    per process; clients built before it are traced too, except pymongo's and SQLAlchemy's,
+    which must be built after it: pymongo's listener and SQLAlchemy's engine hooks are
+    attached at creation, and engines are to be made with
+    `sqlalchemy.ext.asyncio.create_async_engine` looked up at call time)."""
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+    from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
+    from opentelemetry.instrumentation.redis import RedisInstrumentor
+    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+
+    for instrumentor in (
+        SQLAlchemyInstrumentor(),
+        RedisInstrumentor(),
+        PymongoInstrumentor(),
+        HTTPXClientInstrumentor(),
+    ):
+        if not instrumentor.is_instrumented_by_opentelemetry:
+            # SQLAlchemy 2.1 is past the range the instrumentation declares; its engine
+            # events (what it hooks) are the same
+            instrumentor.instrument(skip_dep_check=True)
 
 
 def recording() -> bool:

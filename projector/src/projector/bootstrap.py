@@ -7,20 +7,25 @@ from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext import asyncio as sqlalchemy_asyncio
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cqrs_contracts.settings import Settings
 from cqrs_event_store.reader import EventReader
 from cqrs_http.shutdown import bounded
+from cqrs_http.telemetry import install_tracing
 from cqrs_read_store.announce import RedisNotifier
 from cqrs_read_store.codec import make_client
 from cqrs_read_store.writer import ViewStore
+from projector.adapters.consumer_lag import LagReader
 from projector.adapters.rebuild_control import RebuildControl
 from projector.application.corrections import Corrections
 from projector.application.projector import Projector
 from projector.application.rebuild import Rebuild, staging_suffix
 from projector.entrypoints.consumer import ProjectionConsumer, projection_consumer
 from projector.webhooks.bootstrap import Webhooks, build_webhooks
+
+LAG_TIMEOUT_SECONDS = 3.0
 
 
 @dataclass
@@ -36,13 +41,16 @@ class Container:
     corrections: Corrections  # admin corrections: the same writer and announcement
     consumer: ProjectionConsumer  # the projections' delivery loop (started by the app)
     webhooks: Webhooks
+    lag: LagReader  # the group's lag and the dead letters, for health, stats and metrics
 
 
 def build(settings: Settings) -> Container:
     """Every adapter, unconnected: connections open in the startup hooks."""
+    install_tracing(settings.telemetry, "projector")  # before the clients: their spans
     mongo = make_client(settings.database.mongodb)
     db = settings.database.mysql
-    engine = create_async_engine(
+    # looked up at call time: the OpenTelemetry instrumentation wraps it (telemetry.py)
+    engine = sqlalchemy_asyncio.create_async_engine(
         db.url(),
         pool_size=5,
         max_overflow=5,
@@ -76,6 +84,7 @@ def build(settings: Settings) -> Container:
         corrections=Corrections(views, notifier),
         consumer=projection_consumer(settings, broker, projector),
         webhooks=build_webhooks(settings, mongo[settings.database.mongodb.database]),
+        lag=LagReader(settings.kafka.bootstrap, LAG_TIMEOUT_SECONDS),
     )
 
 
@@ -106,6 +115,7 @@ def make_rebuild(container: Container) -> Rebuild:
 async def close(container: Container) -> None:
     await bounded(
         ("kafka", container.broker.stop()),
+        ("kafka lag", container.lag.close()),
         ("redis", container.redis.aclose()),
         ("mongo", container.mongo.close()),
         ("mysql", container.engine.dispose()),

@@ -11,6 +11,7 @@ from cqrs_contracts.handlers import QueryDeclaration
 from cqrs_contracts.queries import QUERY_TYPES
 from cqrs_contracts.settings import Settings
 from cqrs_http.handlers.registry import HandlerRegistry
+from cqrs_http.telemetry import install_tracing
 from cqrs_read_store.reader import ReadStore
 from query_service.adapters.cache import ReadCache
 from query_service.adapters.consistency import ConsistencyWaiter
@@ -38,6 +39,7 @@ class Container:
 
 def build(settings: Settings) -> Container:
     """Every adapter, unconnected: connections open in the startup hooks."""
+    install_tracing(settings.telemetry, "query-service")  # before the clients: their spans
     mongo_cfg = settings.database.mongodb
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         mongo_cfg.uri,

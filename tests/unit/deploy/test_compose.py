@@ -203,4 +203,6 @@ def test_gateway_is_published_on_8080() -> None:
     assert _environment("gateway")["GATEWAY_LISTEN"] == "8080"
     assert "http://127.0.0.1:8080/gateway/health" in services["gateway"]["healthcheck"]["test"]
     published = [name for name, spec in services.items() if spec.get("ports")]
-    assert published == ["gateway"]
+    assert published == ["gateway", "prometheus", "grafana"]  # the API; the monitoring UIs
+    assert services["prometheus"]["ports"] == ["9090:9090"]
+    assert services["grafana"]["ports"] == ["3000:3000"]

@@ -27,6 +27,7 @@ from sqlalchemy import Select, bindparam, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from command_service.adapters.kafka_publisher import OutboxMessage
+from command_service.adapters.metrics import RELAY_PUBLISHED
 from command_service.adapters.outbox_rows import OUTBOX_SHARDS
 from cqrs_event_store import tables as t
 
@@ -116,6 +117,7 @@ class OutboxRelay:
             await self._publisher.publish_all(messages)
             await conn.execute(DELETE_SENT, {"ids": [r.id for r in rows]})
         self.published += len(messages)
+        RELAY_PUBLISHED.inc(len(messages))
         return len(messages)
 
     def _batch_query(self) -> Select[Any]:

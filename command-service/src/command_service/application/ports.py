@@ -55,6 +55,7 @@ class StoredAnswer:
     # for an idempotency key: what the answered request was (type, data, expected
     # version), so the key sent with another request is refused instead of replayed
     fingerprint: str | None = None
+    replayed: bool = False  # this answer was given before (the idempotency key's), not now
 
 
 @dataclass(frozen=True)

@@ -128,7 +128,7 @@ class CommandService:
         """The first answer for this idempotency key, when it answered this very request
         (type, data, expected version); the key sent with another request is a 422."""
         if first.fingerprint is None or first.fingerprint == job.fingerprint:
-            return first
+            return replace(first, replayed=True)
         rejected = RejectedError(
             422,
             ErrorCode.IDEMPOTENCY_KEY_REUSED,

@@ -39,7 +39,22 @@ class RebuildControl:
             "running": True,
             "staging_suffix": doc["suffix"],
             "started_at": started.isoformat() if started else None,
+            "done": doc.get("done", 0),
+            "total": doc.get("total", 0),
         }
+
+    async def report(self, done: int, total: int) -> None:
+        await self._db[CONTROL].update_one(
+            {"_id": "rebuild"}, {"$set": {"done": done, "total": total}}
+        )
+
+    async def progress(self) -> float | None:
+        """The rebuild under way's share done (0..1); None: no rebuild runs."""
+        doc = await self._db[CONTROL].find_one({"_id": "rebuild"}, {"done": 1, "total": 1})
+        if doc is None:
+            return None
+        total = doc.get("total", 0)
+        return min(doc.get("done", 0) / total, 1.0) if total else 0.0
 
     async def begin(self, suffix: str) -> None:
         await self._db[CONTROL].replace_one(

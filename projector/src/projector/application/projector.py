@@ -18,7 +18,7 @@ applying an event is idempotent."""
 import asyncio
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_contracts.events import EVENT_TYPES, EventData
@@ -45,6 +45,7 @@ Step = tuple[EventEnvelope, EventData]  # an event at its current version, and i
 class Outcome:
     changed: list[ChangeNotification]
     skipped: int = 0
+    projected: dict[str, int] = field(default_factory=dict)  # events per read model name
 
 
 def current(envelope: EventEnvelope) -> EventEnvelope:
@@ -83,6 +84,9 @@ class Projector:
         outcome = Outcome(changed=[])
         targeted = [(p, d) for p in PROJECTIONS for d in p.targets(event)] if event else []
         timings = _timings(kafka_at, received_at)
+        for projection, _ in targeted:
+            name = projection.model.NAME
+            outcome.projected[name] = outcome.projected.get(name, 0) + 1
         for views in self.views:  # event None: a type no read model projects
             for projection, doc_id in targeted:
                 note = await self._project_one(views, projection, doc_id, envelope, timings)
@@ -126,11 +130,15 @@ class Projector:
             *(self._batch_into(views, work, None) for views in staging),
         )
         _stored_now(changed)
+        projected: dict[str, int] = {}
+        for (projection, _), targeted in work.items():
+            name = projection.model.NAME
+            projected[name] = projected.get(name, 0) + len(targeted)
         if self.notifier is not None and every:
             # every event is recorded as applied (a consistency token for a declared
             # command's stream is then reached) and goes on the event feed
             await self.notifier.published_many(changed, every)
-        return Outcome(changed=changed)
+        return Outcome(changed=changed, projected=projected)
 
     async def _batch_into(
         self, views: Views, work: dict[Target, list[Step]], stamps: "_Stamps | None"

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from cqrs_contracts.envelopes import EventEnvelope
@@ -40,8 +40,12 @@ class Switchboard(Protocol):
 
     async def discard(self, suffix: str) -> None: ...
 
+    async def report(self, done: int, total: int) -> None:
+        """How far the rebuild under way has got (every replica's metrics show it)."""
+
 
 Progress = Callable[[int, int], None]  # (events done, events in total)
+REPORT_SECONDS = 1.0
 
 
 @dataclass
@@ -52,6 +56,7 @@ class Rebuild:
     control: Switchboard
     settle_seconds: float = 2.5
     batch: int = 1000
+    _reported_at: float = field(default=-float("inf"), init=False)
 
     async def run(self, progress: Progress, on_switched: Callable[[], Awaitable[None]]) -> int:
         """Rebuild; the number of events replayed into staging. Its indexes are built
@@ -96,7 +101,16 @@ class Rebuild:
             done += len(batch)
             if progress is not None:
                 progress(done_before + done, total)
+                await self._report(done_before + done, total)
         return done
+
+    async def _report(self, done: int, total: int) -> None:
+        """The progress, at most once per REPORT_SECONDS and when done."""
+        now = time.monotonic()
+        if done < total and now - self._reported_at < REPORT_SECONDS:
+            return
+        self._reported_at = now
+        await self.control.report(done, total)
 
 
 async def _ahead(

@@ -28,6 +28,7 @@ from cqrs_contracts.topics import HEADER_TRACEPARENT
 from cqrs_http.telemetry import recording, start_span_under, traceparent_of
 from projector.adapters.dead_letters import DeadLetterTopic
 from projector.adapters.kafka_consumer import KafkaConsumer
+from projector.adapters.metrics import projected
 from projector.application.consumer import Message
 from projector.application.delivery import Decoded, DeliveryConfig, DeliveryLoop
 from projector.application.projector import (
@@ -112,17 +113,20 @@ class ProjectionProcessor:
 
     async def process_batch(self, batch: Decoded[EventEnvelope]) -> bool:
         kafka_at = {e.event_id: float(m.timestamp) for m, e in batch.items}
-        await self._projector.handle_batch(
-            [e for _, e in batch.items], kafka_at=kafka_at, received_at=batch.received_at
+        envelopes = [e for _, e in batch.items]
+        outcome = await self._projector.handle_batch(
+            envelopes, kafka_at=kafka_at, received_at=batch.received_at
         )
+        projected(outcome.projected, envelopes)
         return True
 
     async def process(
         self, message: Message, item: EventEnvelope, batch: Decoded[EventEnvelope]
     ) -> bool:
-        await self._projector.handle(
+        outcome = await self._projector.handle(
             item, kafka_at=float(message.timestamp), received_at=batch.received_at
         )
+        projected(outcome.projected, (item,))
         return False  # committed with the next throttled commit
 
 

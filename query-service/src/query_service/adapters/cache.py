@@ -21,6 +21,7 @@ import msgspec
 from redis.asyncio import Redis
 
 from cqrs_contracts import channels as ch
+from query_service.adapters.metrics import CACHE_HIT, CACHE_MISS
 
 # SET KEYS[1] = ARGV[1] (ttl ARGV[2]) only while KEYS[2] still holds ARGV[3]
 _PUT_IF_UNCHANGED = """
@@ -93,8 +94,10 @@ class ReadCache:
     def _count(self, raw: bytes | None) -> bytes | None:
         if raw is None:
             self.misses += 1
+            CACHE_MISS.inc()
         else:
             self.hits += 1
+            CACHE_HIT.inc()
         return raw
 
     async def document(self, read_model: str, doc_id: str) -> tuple[bytes | None, int, str]:

@@ -51,6 +51,8 @@ class Answer:
     status: int
     content: bytes  # the JSON body
     headers: dict[str, str] = field(default_factory=dict)
+    # a consistency token's wait: reached, stale (ran out, stale allowed) or timeout
+    waited: str | None = None
 
 
 def _success(query_id: str, type_: str, outcome: dict[str, Any], result: Result) -> bytes:
@@ -75,6 +77,10 @@ class QueryService:
         """Switch to another set of query types (the handler registry's latest)."""
         self.declared, self.disabled = declared, disabled
 
+    def knows(self, query_type: str) -> bool:
+        """A built-in or declared type (else metrics count it as `other`)."""
+        return query_type in q.QUERY_TYPES or query_type in self.declared
+
     async def run(
         self,
         request: q.QueryRequest,
@@ -86,15 +92,20 @@ class QueryService:
         started = time.perf_counter()
         query_id = str(uuid.uuid4())
         outcome: dict[str, Any] = {"from_cache": False, "stale": False}
+        waited = None
         try:
             query = self._parse(request)
             if token:
+                waited = "timeout"  # unless the wait returns
                 outcome["stale"] = await self._wait(token, request.allow_stale or allow_stale)
+                waited = "stale" if outcome["stale"] else "reached"
             result = await self._execute(query, outcome)
             content = _success(query_id, request.type, outcome, result)
-            answer = Answer(200, content, _STALE if outcome["stale"] else _NO_HEADERS)
+            headers = _STALE if outcome["stale"] else _NO_HEADERS
+            answer = Answer(200, content, headers, waited)
         except QueryFailedError as failed:
-            answer = Answer(failed.status, _encode(failed.body))
+            waited = waited if failed.status == 504 or waited != "timeout" else None
+            answer = Answer(failed.status, _encode(failed.body), waited=waited)
         self._log(
             query_id=query_id,
             request=request,

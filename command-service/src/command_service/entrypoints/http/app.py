@@ -13,6 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from sqlalchemy.exc import OperationalError
 
 from command_service.adapters.log_reader import BadCursorError
+from command_service.adapters.metrics import OutboxGauges
 from command_service.bootstrap import Container, build
 from command_service.entrypoints.http.commands import CommandController
 from command_service.entrypoints.http.events import EventController
@@ -56,9 +57,12 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
         ]
         if settings.command_service.relay_enabled:
             tasks.append(asyncio.create_task(container.relay.run(), name="outbox-relay"))
+        gauges = OutboxGauges(container.engine)  # read when /metrics is scraped
+        gauges.install()
         try:
             yield
         finally:
+            gauges.uninstall()
             await stop_tasks(tasks)
             await bounded(
                 ("kafka", container.broker.stop()),

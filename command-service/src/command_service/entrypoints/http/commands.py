@@ -1,5 +1,6 @@
 """POST /commands, GET /commands/{id}, GET /commands (the command log)."""
 
+import time
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -9,6 +10,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from command_service.adapters.log_reader import CommandFilter, LogReader
+from command_service.adapters.metrics import count_command
 from command_service.application.service import Caller, CommandService
 from cqrs_contracts.envelopes import CommandRequest
 from cqrs_http.auth import READER, WRITER, actor
@@ -38,7 +40,10 @@ class CommandController(Controller):
             idempotency_key=request.headers.get("idempotency-key"),
             traceparent=traceparent_now() or request.headers.get("traceparent"),
         )
+        started = time.perf_counter()
         answer = await commands.execute(command, caller)
+        seconds = time.perf_counter() - started
+        count_command(command.type, command.type in commands.commands, answer, seconds)
         bind_command(answer.command_id)
         return Response(answer.body, status_code=answer.http_status)
 

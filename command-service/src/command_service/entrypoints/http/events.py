@@ -8,6 +8,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from command_service.adapters.log_reader import EventFilter, LogReader
+from command_service.adapters.metrics import count_events
 from command_service.application.event_import import EventImporter
 from command_service.application.service import RejectedError
 from cqrs_contracts.envelopes import AppendEventRequest
@@ -39,6 +40,7 @@ class EventController(Controller):
             stored = await importer.append(body, actor(request))
         except RejectedError as rejected:
             return Response(rejected.body, status_code=rejected.status)
+        count_events((stored,))
         return Response(stored.model_dump(mode="json"), status_code=201)
 
     @get("/{event_id:str}", summary="Get an event")

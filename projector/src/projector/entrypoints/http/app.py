@@ -20,13 +20,15 @@ from cqrs_http.auth import ADMIN
 from cqrs_http.platform import PlatformPlugin
 from cqrs_http.shutdown import bounded, stop_tasks
 from projector.adapters.dead_letters import read_dead_letters, redrive
-from projector.bootstrap import Container, build, close, watch_rebuilds
+from projector.adapters.metrics import ProjectorGauges
+from projector.bootstrap import Container, build, close, read_db, watch_rebuilds
 from projector.entrypoints.http.asyncapi import asyncapi_json, asyncapi_page
 from projector.entrypoints.http.dead_letter_streams import retry_stream_dead_letters
 from projector.entrypoints.http.operations import readiness, stats
 from projector.entrypoints.http.read_models import ReadModelCorrectionController
 from projector.entrypoints.http.rebuild import RebuildPlugin
 from projector.entrypoints.http.status import liveness, status
+from projector.webhooks.adapters.outcomes import DEAD_LETTERS as WEBHOOK_DEAD_LETTERS
 from projector.webhooks.entrypoints.consumer import webhooks_lifespan
 from projector.webhooks.entrypoints.http import EventHandlerController
 
@@ -71,9 +73,17 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
         await container.broker.start()  # the dead-letter producer
         consumer = container.consumer
         await consumer.start()
+        gauges = ProjectorGauges(
+            container.lag,
+            container.settings.kafka,
+            read_db(container),
+            webhook_dead_letters=WEBHOOK_DEAD_LETTERS,
+        )
+        gauges.install()  # read when /metrics is scraped
         try:
             yield
         finally:
+            gauges.uninstall()
             await bounded(("consumer", consumer.stop()))
             await stop_tasks([watcher])  # bounded: a read store that hangs cannot stop us
             await close(container)

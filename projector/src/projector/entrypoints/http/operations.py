@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from cqrs_http.auth import READER
 from cqrs_http.health import check, verdict
-from projector.adapters.consumer_lag import PartitionLag, consumer_lag
+from projector.adapters.consumer_lag import PartitionLag
 from projector.bootstrap import Container, read_db
 
 STARTED = time.monotonic()
@@ -21,7 +21,7 @@ CHECK_SECONDS = 3.0
 
 async def _lag(container: Container) -> list[PartitionLag]:
     kafka = container.settings.kafka
-    return await consumer_lag(kafka.bootstrap, kafka.topic, kafka.group_id, CHECK_SECONDS)
+    return await container.lag.lags(kafka.topic, kafka.group_id)  # clients kept
 
 
 def _lag_body(lags: list[PartitionLag]) -> dict[str, Any]:

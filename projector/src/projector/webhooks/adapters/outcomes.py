@@ -12,6 +12,7 @@ from pymongo.errors import PyMongoError
 
 from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_contracts.webhooks import WebhookDeadLetter
+from projector.adapters.metrics import WEBHOOKS
 from projector.webhooks.adapters.registry import HANDLERS
 from projector.webhooks.application.handlers import EventHandler
 
@@ -28,11 +29,13 @@ class WebhookOutcomes:
         await self._db[DEAD_LETTERS].create_index([("dead_lettered_at", DESCENDING)])
 
     async def delivered(self, handler: EventHandler, at: datetime) -> None:
+        WEBHOOKS["delivered"].inc()
         await self._count(
             handler, {"$inc": {"stats.delivered": 1}, "$set": {"stats.last_delivered_at": at}}
         )
 
     async def failed(self, handler: EventHandler, error: str, at: datetime) -> None:
+        WEBHOOKS["failed"].inc()
         update = {
             "$inc": {"stats.failed_attempts": 1},
             "$set": {"stats.last_error": error[:MAX_ERROR], "stats.last_failed_at": at},
@@ -43,6 +46,7 @@ class WebhookOutcomes:
         self, handler: EventHandler, envelope: EventEnvelope, attempts: int, error: str
     ) -> None:
         """Stored once per handler and event, however often the event comes again."""
+        WEBHOOKS["dead_lettered"].inc()
         entry = WebhookDeadLetter(
             id=f"{handler.id}:{envelope.event_id}",
             handler_id=handler.id,

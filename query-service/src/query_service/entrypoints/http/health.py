@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from cqrs_contracts.read_models import READ_MODELS
 from cqrs_http.auth import ADMIN, READER
 from cqrs_http.health import check, verdict
+from query_service.adapters.metrics import query_counts
 from query_service.bootstrap import Container
 
 STARTED = time.monotonic()
@@ -47,6 +48,7 @@ async def stats(container: NamedDependency[Container]) -> dict[str, Any]:
         "cache": container.cache.stats(),  # this replica's
         "query_log": container.query_log.stats(),
         "websocket_clients": container.live_clients,
+        "queries": query_counts(),  # this process's, by type and outcome
     }
 
 

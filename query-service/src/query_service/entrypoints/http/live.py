@@ -46,6 +46,7 @@ from cqrs_http.auth import READER
 from cqrs_http.limits import trusted_proxies
 from cqrs_http.telemetry import span_under
 from cqrs_http.ws_token import accepted_subprotocol
+from query_service.adapters.metrics import WS_CLIENTS, WS_DROPPED, WS_FRAMES_SENT
 from query_service.bootstrap import Container
 
 BACKLOG = 1000
@@ -110,9 +111,11 @@ class LiveSession:
             async with asyncio.timeout(self._limits.send_timeout):
                 await self._socket.send_text(text)
         except TimeoutError:
+            WS_DROPPED["send_timeout"].inc()
             with contextlib.suppress(Exception):
                 await self._socket.close(code=1008, reason="frames not read in time")
             raise
+        WS_FRAMES_SENT.inc()
         self._last_sent = time.monotonic()
 
     async def heartbeat(self) -> None:
@@ -126,6 +129,7 @@ class LiveSession:
     async def _pump(self, name: str, subscriber: Subscriber) -> None:
         async for message in subscriber.iter_events():
             if subscriber.qsize >= BACKLOG - 1:
+                WS_DROPPED["backlog"].inc()
                 notice = {
                     "type": "notice",
                     "channel": name,
@@ -189,6 +193,7 @@ async def live_updates(
     session = LiveSession(socket, channels, settings.redis.prefix, limits)
     heartbeat = asyncio.create_task(session.heartbeat(), name="ws-heartbeat")
     container.live_clients += 1
+    WS_CLIENTS.inc()
     try:
         if subscribe:
             await _handle(session, socket, {"op": "subscribe", "channels": subscribe.split(",")})
@@ -212,6 +217,7 @@ async def live_updates(
     finally:
         heartbeat.cancel()
         container.live_clients -= 1
+        WS_CLIENTS.dec()
         open_here[address] -= 1
         if open_here[address] <= 0:
             del open_here[address]

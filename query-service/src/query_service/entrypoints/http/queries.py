@@ -1,5 +1,6 @@
 """POST /queries (the eight query types), GET /queries/{id}, GET /queries (the query log)."""
 
+import time
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -11,6 +12,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from cqrs_contracts.queries import QueryRequest
 from cqrs_http.auth import READER, actor
 from cqrs_http.errors import parsed
+from query_service.adapters.metrics import OTHER, WAITS, count_query, outcome_of
 from query_service.adapters.query_log import QueryLog
 from query_service.queries.service import QueryService
 
@@ -29,12 +31,18 @@ class QueryController(Controller):
     ) -> Response[bytes]:
         body = parsed(QueryRequest, data, "invalid query envelope")
         headers = request.headers
+        started = time.perf_counter()
         answer = await queries.run(
             body,
             actor=actor(request),
             token=headers.get("x-consistency-token"),
             allow_stale=headers.get("x-allow-stale", "").lower() == "true",
         )
+        kind = body.type if queries.knows(body.type) else OTHER
+        stale = "X-Consistency" in answer.headers
+        count_query(kind, outcome_of(answer.status, stale), time.perf_counter() - started)
+        if answer.waited is not None:
+            WAITS[answer.waited].inc()
         return Response(
             answer.content,
             status_code=answer.status,
