@@ -47,12 +47,17 @@ render() {
   mv "$CONF.new" "$CONF"
 }
 
+# Workers run as whoever started the gateway: started as root, nginx would hand them to
+# `nobody`, who cannot read the console's files in a checkout that is not world-readable
+# (a clone in a mktemp folder is 0700).
+as_user() { [ "$(id -u)" -eq 0 ] && echo " user root;"; return 0; }
+
 start() {
   install
   if is_running nginx; then wait_ready nginx 30 ready; log "already up on 127.0.0.1:$PORT"; return 0; fi
   port_open "$PORT" && die "port $PORT answers but was not started by these scripts; stop it or set GATEWAY_PORT"
   render
-  start_daemon nginx nginx -p "$DIR" -c "$CONF" -e "$DIR/nginx.log" -g 'daemon off;'
+  start_daemon nginx nginx -p "$DIR" -c "$CONF" -e "$DIR/nginx.log" -g "daemon off;$(as_user)"
   wait_ready nginx 30 ready
 }
 

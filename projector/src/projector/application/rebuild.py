@@ -64,26 +64,41 @@ class Rebuild:
         it replaces the live set."""
         await self.control.begin(self.staging.suffix)
         try:
-            await asyncio.sleep(self.settle_seconds)  # every replica now writes to staging
-            replayer = Projector(views=[self.staging], history=self.events, notifier=None)
-            start = await self.events.max_position()
-            total = await self.events.count(0, start)
-            done = await self._replay(replayer, 0, start, progress=progress, total=total)
-            end = await self.events.max_position()  # what arrived meanwhile, once more
-            total += await self.events.count(start, end)
-            done += await self._replay(
-                replayer, start, end, progress=progress, total=total, done_before=done
-            )
-            await self.staging.ensure_indexes()
+            done, end = await self._fill(progress)
             await self.control.switch(self.staging.suffix)
-        finally:
-            await self.control.end()
+        except BaseException:
+            # failed or stopped before the switch: the live set is untouched; leave no
+            # staging set behind (nor a switchboard telling replicas to write to one)
+            await asyncio.shield(self._abandon())
+            raise
+        await self.control.end()
         await asyncio.sleep(self.settle_seconds)  # replicas stop writing to staging
         await self.control.discard(self.staging.suffix)
         healer = Projector(views=[self.live], history=self.events, notifier=None)
         await self._replay(healer, max(end - TAIL_MARGIN, 0), await self.events.max_position())
         await on_switched()
         return done
+
+    async def _fill(self, progress: Progress) -> tuple[int, int]:
+        """Replay the whole event store into staging, then what arrived meanwhile; its
+        indexes last. (events replayed, the position replayed up to)."""
+        await asyncio.sleep(self.settle_seconds)  # every replica now writes to staging
+        replayer = Projector(views=[self.staging], history=self.events, notifier=None)
+        start = await self.events.max_position()
+        total = await self.events.count(0, start)
+        done = await self._replay(replayer, 0, start, progress=progress, total=total)
+        end = await self.events.max_position()  # what arrived meanwhile, once more
+        total += await self.events.count(start, end)
+        done += await self._replay(
+            replayer, start, end, progress=progress, total=total, done_before=done
+        )
+        await self.staging.ensure_indexes()
+        return done, end
+
+    async def _abandon(self) -> None:
+        await self.control.end()
+        await asyncio.sleep(self.settle_seconds)  # replicas stop writing to staging
+        await self.control.discard(self.staging.suffix)
 
     async def _replay(
         self,
