@@ -26,6 +26,7 @@ from litestar.testing.websocket_test_session import WebSocketTestSession
 
 from cqrs_contracts.settings import Settings
 from tests.integration.platform.tokens import ROLES, bearer, identities
+from tests.support.polling import eventually
 
 AppFactory = Callable[[Settings], AbstractAsyncContextManager[AsyncTestClient]]
 ANY = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
@@ -175,6 +176,15 @@ async def test_projector_routes_need_their_roles(
         await assert_public_routes_answer_anyone(client)
         assert await walk(client, secured_settings) == []
         walked = set(endpoints(client.app))
+        # the admin's POST /projections/rebuild started a real rebuild of the run's read
+        # models: let it end here rather than leave it to whichever test comes next
+        admin = bearer(identities(secured_settings)["admin"])
+
+        async def rebuild_ended() -> bool:
+            job = (await client.get("/api/v1/cqrs/projections/rebuild", headers=admin)).json()
+            return bool(job.get("state") != "running")
+
+        await eventually(rebuild_ended, timeout=120, interval=0.5, what="the rebuild to end")
     rotation_and_redrive = {
         ("POST", "/api/v1/cqrs/handlers/events/by-id/{handler_id:str}/secrets"),
         ("DELETE", "/api/v1/cqrs/handlers/events/by-id/{handler_id:str}/secrets/{n:int}"),

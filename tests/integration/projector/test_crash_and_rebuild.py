@@ -95,6 +95,9 @@ async def test_kill_9_mid_stream_then_restart_converges(
         projector.kill()
         seen_at_kill = await documents(views)
         await load
+        # events the dead projector cannot have seen: late in a full run a new group's
+        # projector may have drained the whole topic by the time 20 documents show
+        await shop(commands, 3)
         assert not (await check(views, event_source)).consistent, "the kill must land mid-stream"
         await projector.start()
         report = await converged(views, event_source)
@@ -103,7 +106,7 @@ async def test_kill_9_mid_stream_then_restart_converges(
         await mongo_client.drop_database(read_db)
     assert seen_at_kill >= 20
     assert report.consistent, report.different[:3] or report.missing[:5] or report.extra[:5]
-    assert report.documents >= 30 * 5
+    assert report.documents >= 33 * 5
 
 
 async def test_rebuild_under_load_switches_with_no_downtime(
@@ -150,5 +153,6 @@ async def test_rebuild_under_load_switches_with_no_downtime(
     assert switched == [True]
     assert replayed > 0
     assert misses == 0, "readers saw the document missing during the switch"
-    assert not [n for n in names if "__rebuild_" in n], names
+    # this rebuild's staging set is gone (another test's rebuild is its own business)
+    assert not [n for n in names if n.endswith(rebuild.staging.suffix)], names
     assert report.consistent, report.different[:3] or report.missing[:5] or report.extra[:5]
