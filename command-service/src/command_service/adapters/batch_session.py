@@ -15,6 +15,7 @@ from sqlalchemy import delete, select, tuple_
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from command_service.adapters.bulk_sql import BulkInsert
+from command_service.adapters.new_events import change_envelopes
 from command_service.adapters.outbox_rows import outbox_row
 from command_service.adapters.write_session import UPSERT_SNAPSHOT, SqlWriteSession, mysql_code
 from command_service.application.ports import BatchConflictError, CommandRecord, StoredAnswer
@@ -63,7 +64,7 @@ class SqlBatchSession(SqlWriteSession):
         staged: list[EventEnvelope] = []
         for change in changes:
             start = self.version_of(change.stream_id)
-            envelopes = self._envelopes(change, start, metadata, now)
+            envelopes = change_envelopes(change, start, metadata, now)
             snapshot = self._snapshot_row(change, start, now)
             if snapshot is not None:
                 self._snapshots[change.stream_id] = snapshot

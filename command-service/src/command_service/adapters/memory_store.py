@@ -11,13 +11,13 @@ transaction and nothing of it is kept. A batch (group commit) stages its writes 
 
 import bisect
 import itertools
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from command_service.adapters.new_events import change_envelopes
 from command_service.adapters.outbox_rows import outbox_row
 from command_service.application.ports import (
     BatchConflictError,
@@ -214,21 +214,9 @@ class MemorySession:
         built: list[EventEnvelope] = []
         for change in changes:
             start = self.version_of(change.stream_id)
-            for offset, event in enumerate(change.events, start=1):
-                built.append(
-                    EventEnvelope(
-                        event_id=str(uuid.uuid4()),
-                        position=self.store.next_position() if positioned else None,
-                        stream_type=change.stream_type,
-                        stream_id=change.stream_id,
-                        version=start + offset,
-                        type=event.event_type(),
-                        schema_version=event.SCHEMA_VERSION,
-                        data=event.model_dump(mode="json"),
-                        metadata=metadata,
-                        occurred_at=now,
-                    )
-                )
+            for envelope in change_envelopes(change, start, metadata, now):
+                position = self.store.next_position() if positioned else None
+                built.append(envelope.model_copy(update={"position": position}))
             self._versions[change.stream_id] = start + len(change.events)
         return built
 

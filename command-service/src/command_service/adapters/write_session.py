@@ -3,7 +3,6 @@ appends events with their outbox rows, claims unique values, logs the command an
 remembers its answer for the idempotency key."""
 
 import json
-import uuid
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -13,6 +12,7 @@ from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from command_service.adapters.new_events import change_envelopes
 from command_service.adapters.outbox_rows import outbox_row
 from command_service.adapters.snapshots import dump_state, load_state
 from command_service.application.ports import (
@@ -96,32 +96,12 @@ class SqlWriteSession:
         stored: list[EventEnvelope] = []
         for change in changes:
             start = self.version_of(change.stream_id)
-            for envelope in self._envelopes(change, start, metadata, now):
+            for envelope in change_envelopes(change, start, metadata, now):
                 stored.append(await self._insert_event(envelope, expected=envelope.version - 1))
             snapshot = self._snapshot_row(change, start, now)
             if snapshot is not None:
                 await self._conn.execute(UPSERT_SNAPSHOT, snapshot)
         return stored
-
-    @staticmethod
-    def _envelopes(
-        change: StreamChange, start: int, metadata: EventMetadata, now: datetime
-    ) -> list[EventEnvelope]:
-        """The change's events as envelopes, numbered after version `start`."""
-        return [
-            EventEnvelope(
-                event_id=str(uuid.uuid4()),
-                stream_type=change.stream_type,
-                stream_id=change.stream_id,
-                version=start + offset,
-                type=event.event_type(),
-                schema_version=event.SCHEMA_VERSION,
-                data=event.model_dump(mode="json"),
-                metadata=metadata,
-                occurred_at=now,
-            )
-            for offset, event in enumerate(change.events, start=1)
-        ]
 
     async def append_raw(
         self, envelope: EventEnvelope, expected_version: int | None
