@@ -28,12 +28,12 @@ from query_service.adapters.past_answers import RedisPastAnswers
 from query_service.adapters.query_log import QueryLog
 from query_service.queries.ports import HistoryUnavailableError
 from tests.support.query_contracts.cache import CacheContract, Invalidate
+from tests.support.query_contracts.history import Append, HistoryContract
 from tests.support.query_contracts.projector_side import (
     announce_change,
     record_applied,
     store_document,
 )
-from tests.support.query_contracts.history import Append, HistoryContract
 from tests.support.query_contracts.query_log import QueryLogContract, ReadBack
 from tests.support.query_contracts.read_models import Put, ReadModelsContract
 from tests.support.query_contracts.waiter import Applied, WaiterContract

@@ -53,7 +53,11 @@ class HistoryContract:
         a, _ = await self._two_streams(append)
         found = await history.event_at(a, 2)
         assert found is not None
-        assert (found.stream_id, found.version, found.occurred_at) == (a, 2, T0 + timedelta(seconds=2))
+        assert (found.stream_id, found.version, found.occurred_at) == (
+            a,
+            2,
+            T0 + timedelta(seconds=2),
+        )
         assert found.position is not None
         assert await history.event_at(a, 4) is None
         assert await history.event_at(a_stream(), 1) is None
@@ -67,7 +71,8 @@ class HistoryContract:
             (a, 1), (b, 1), (a, 2), (b, 2), (a, 3)
         ]  # fmt: skip
         positions = [e.position or 0 for e in found]
-        assert positions == sorted(positions) and len(set(positions)) == 5
+        assert positions == sorted(positions)
+        assert len(set(positions)) == 5
         only_b = await history.of_streams([b], limit=100)
         assert [(e.stream_id, e.version) for e in only_b] == [(b, 1), (b, 2)]
 

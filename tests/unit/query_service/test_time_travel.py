@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from cqrs_contracts.read_models import ReadModel
+from cqrs_read_store.precision import as_stored
 from cqrs_read_store.projections.fold import fold
 from cqrs_read_store.projections.registry import BY_NAME
 from tests.unit.projections.helpers import (
@@ -52,14 +53,15 @@ def seeded(**settings: Any) -> tuple[World, Log]:
     for name, _, doc_id in GETS.values():
         live = fold(BY_NAME[name], doc_id, log.envelopes).doc
         assert live is not None
-        world.read_models.put(live)
+        world.read_models.put(as_stored(live))
     return world, log
 
 
 def as_it_was(name: str, doc_id: str, log: Log, upto: int) -> ReadModel:
+    """The document after the first `upto` events, as the read store would give it back."""
     doc = fold(BY_NAME[name], doc_id, log.envelopes[:upto]).doc
     assert doc is not None
-    return doc
+    return as_stored(doc)
 
 
 async def test_every_version_of_every_get_query_is_the_document_as_it_was() -> None:

@@ -21,6 +21,7 @@ from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_contracts.errors import ErrorCode
 from cqrs_contracts.read_models import ReadModel
 from cqrs_contracts.settings import Settings
+from cqrs_read_store.precision import as_stored
 from cqrs_read_store.projections.fold import fold
 from cqrs_read_store.projections.registry import BY_NAME
 from query_service.queries.ports import History, HistoryUnavailableError, PastAnswers, ReadModels
@@ -87,9 +88,8 @@ class TimeTravel:
                 404, ErrorCode.NOT_FOUND, f"{read_model} {doc_id} did not exist at {as_of}"
             )
         meta = {"version": folded.version, "position": folded.position, "at": folded.at}
-        answer = PastAnswer(
-            _encode(folded.doc.model_dump(mode="json")), folded.version, _encode(meta)
-        )
+        doc = as_stored(folded.doc)  # the times the live copy keeps (milliseconds)
+        answer = PastAnswer(_encode(doc.model_dump(mode="json")), folded.version, _encode(meta))
         settle = timedelta(seconds=self.settings.query_service.time_travel_settle)
         if self._caching and settled_at < datetime.now(UTC) - settle:
             await self.answers.put(read_model, doc_id, point, _packed(answer))
