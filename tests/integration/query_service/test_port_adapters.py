@@ -11,14 +11,14 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from redis.asyncio import Redis
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from cqrs_contracts import channels
 from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_contracts.read_models import ReadModel
 from cqrs_event_store.event_codec import event_row
-from cqrs_event_store.tables import events
+from cqrs_event_store.tables import events, metadata
 from cqrs_read_store.announce import forget_past
 from cqrs_read_store.reader import ReadStore
 from query_service.adapters.cache import ReadCache
@@ -121,21 +121,33 @@ class TestReadStoreQueryLog(QueryLogContract):
         return read_back
 
 
+@pytest.fixture(scope="module")
+async def history_store(endpoints: Endpoints, run_id: str) -> AsyncIterator[AsyncEngine]:
+    """An event store of its own (the run's is replayed by rebuilds: the contract's
+    events must not reach the read models), its `events` table as declared."""
+    name = f"cqrs_test_{run_id}_hist"
+    server = create_async_engine(endpoints.mysql_url)
+    async with server.begin() as conn:
+        await conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    engine = create_async_engine(f"{endpoints.mysql_url}/{name}")
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all, tables=[events])
+    yield engine
+    await engine.dispose()
+    async with server.begin() as conn:
+        await conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+    await server.dispose()
+
+
 class TestEventStoreHistory(HistoryContract):
     @pytest.fixture
-    async def engine(self, event_store_db: str, mysql_database: str) -> AsyncIterator[AsyncEngine]:
-        engine = create_async_engine(mysql_database)  # this run's event store, migrated
-        yield engine
-        await engine.dispose()
+    def history(self, history_store: AsyncEngine) -> EventStoreHistory:
+        return EventStoreHistory(history_store, timeout_s=5.0)
 
     @pytest.fixture
-    def history(self, engine: AsyncEngine) -> EventStoreHistory:
-        return EventStoreHistory(engine, timeout_s=5.0)
-
-    @pytest.fixture
-    def append(self, engine: AsyncEngine) -> Append:
+    def append(self, history_store: AsyncEngine) -> Append:
         async def append(envelopes: list[EventEnvelope]) -> None:
-            async with engine.begin() as conn:
+            async with history_store.begin() as conn:
                 for e in envelopes:  # one INSERT each: positions in this order
                     await conn.execute(insert(events).values(**event_row(e)))
 

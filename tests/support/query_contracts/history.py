@@ -28,7 +28,11 @@ def event(stream_id: str, version: int, seconds: int) -> EventEnvelope:
         version=version,
         type="OrderUpdated",
         schema_version=1,
-        data={"order_id": stream_id, "description": f"v{version}"},
+        data={
+            "order_id": stream_id,
+            "description": f"v{version}",
+            "updated_at": (T0 + timedelta(seconds=seconds)).isoformat(),
+        },
         occurred_at=T0 + timedelta(seconds=seconds),
     )
 
