@@ -2,7 +2,8 @@
 # query-service: the read API and the /ws WebSocket.
 # Built from the workspace root:  docker build -f deploy/docker/query-service.Dockerfile .
 # The image holds only query-service and the workspace packages it depends on
-# (cqrs-contracts, cqrs-http, cqrs-read-store), installed from uv.lock into /app/.venv.
+# (cqrs-contracts, cqrs-http, cqrs-event-store (its reader, for time travel),
+# cqrs-read-store), installed from uv.lock into /app/.venv.
 ARG PYTHON_IMAGE=python:3.11-slim
 
 FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
@@ -26,6 +27,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-dev --no-install-workspace --package query-service
 COPY shared/src shared/src
 COPY http-kit/src http-kit/src
+COPY event-store/src event-store/src
 COPY read-store/src read-store/src
 COPY query-service/src query-service/src
 RUN --mount=type=cache,target=/root/.cache/uv \

@@ -289,3 +289,39 @@ async def test_the_original_health_check_works_on_the_gateway(system: System) ->
         answer = await client.get("/health")
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"status": "ok", "component": "gateway"}
+
+
+async def test_time_travel_through_the_gateway_by_post_and_get(
+    gateway: httpx.AsyncClient,
+) -> None:
+    """`as_of` asked through the gateway (POST /queries and GET /read-models) is folded
+    from the event store by a query replica: the order as it was before its payment."""
+    user, _ = await send(gateway, "CreateUser", name="Travel", email=email(), age=30)
+    order, _ = await send(gateway, "CreateOrder", user_id=user, amount="40.00", currency="EUR")
+    pay = {"order_id": order, "amount": "40.00", "currency": "EUR", "method": "upi"}
+    _, token = await send(gateway, "ProcessPayment", **pay)
+    live = await ask(gateway, "GetOrderPayments", token, id=order)
+    assert (live["version"], Decimal(live["result"]["balance"])) == (2, Decimal("0"))
+    before = await gateway.post(
+        QUERIES, json={"type": "GetOrderPayments", "data": {"id": order, "as_of": 1}}
+    )
+    assert before.status_code == 200, before.text
+    body = before.json()
+    assert (body["version"], body["result"]["payments"]) == (1, [])
+    assert Decimal(body["result"]["balance"]) == Decimal("40.00")
+    assert body["as_of"]["version"] == 1
+    at = body["as_of"]["at"]
+    by_get = await gateway.get(
+        f"{READ_MODELS}/{order}", params={"type": "OrderPaymentReadModel", "as_of": at}
+    )
+    assert by_get.status_code == 200, by_get.text
+    assert by_get.json()["data"] == body["result"]
+    now = await gateway.get(
+        f"{READ_MODELS}/{order}", params={"type": "OrderPaymentReadModel", "as_of": "2"}
+    )
+    assert now.json()["data"] == live["result"]
+    missing = await gateway.post(
+        QUERIES, json={"type": "GetOrderPayments", "data": {"id": order, "as_of": 3}}
+    )
+    assert missing.status_code == 404, missing.text
+    assert missing.json()["error"]["code"] == "not_found"

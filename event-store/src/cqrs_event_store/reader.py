@@ -1,8 +1,9 @@
 """The events table, read only: what a reader of the store needs (the projector's gap
-filling, rebuilds and consistency check). Nothing here writes; the command-service
-builds its own write statements from `cqrs_event_store.tables`."""
+filling, rebuilds and consistency check; the query-service's time travel). Nothing here
+writes; the command-service builds its own write statements from `cqrs_event_store.tables`."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_event_store.event_codec import envelope_from_row
 from cqrs_event_store.tables import events
+from cqrs_event_store.timestamps import naive_utc
 
 _c = events.c
 
@@ -60,3 +62,39 @@ class EventReader:
                 return
             yield page
             cursor = page[-1].position or cursor
+
+    async def event_at(self, stream_id: str, version: int) -> EventEnvelope | None:
+        """One event of a stream (None: the stream has no such version)."""
+        query = select(events).where(_c.stream_id == stream_id, _c.version == version)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return envelope_from_row(row) if row is not None else None
+
+    async def reached(self, stream_ids: Collection[str], until: datetime) -> tuple[int, int]:
+        """Of the events of `stream_ids` that occurred at or before `until`: the highest
+        position (0: none) and how many there are."""
+        query = select(func.max(_c.position), func.count()).where(
+            _c.stream_id.in_(list(stream_ids)), _c.occurred_at <= naive_utc(until)
+        )
+        async with self._engine.connect() as conn:
+            top, count = (await conn.execute(query)).one()
+        return int(top or 0), int(count or 0)
+
+    async def of_streams(
+        self,
+        stream_ids: Collection[str],
+        *,
+        limit: int,
+        up_to: int | None = None,
+        until: datetime | None = None,
+    ) -> list[EventEnvelope]:
+        """The events of `stream_ids` with position <= `up_to` and occurred at or before
+        `until` (each bound when given), in position order, at most `limit` of them."""
+        query = select(events).where(_c.stream_id.in_(list(stream_ids)))
+        if up_to is not None:
+            query = query.where(_c.position <= up_to)
+        if until is not None:
+            query = query.where(_c.occurred_at <= naive_utc(until))
+        query = query.order_by(_c.position).limit(limit)
+        async with self._engine.connect() as conn:
+            return [envelope_from_row(r) for r in await conn.execute(query)]

@@ -1,5 +1,6 @@
 """The shape of a service's component health: one check per component, each bounded in
-time, and an overall status (200 when every component is up, 503 otherwise)."""
+time, and an overall status (200 when every component is up, or only ones whose loss
+degrades the service are down; 503 otherwise)."""
 
 import asyncio
 import time
@@ -20,7 +21,12 @@ async def check(probe: Awaitable[dict[str, Any] | None], limit_s: float) -> dict
     return {"status": "up", "latency_ms": took, **(detail or {})}
 
 
-def verdict(service: str, checks: dict[str, dict[str, Any]]) -> Response[dict[str, Any]]:
-    healthy = all(c["status"] == "up" for c in checks.values())
-    body = {"status": "healthy" if healthy else "unhealthy", "service": service, "checks": checks}
-    return Response(body, status_code=200 if healthy else 503)
+def verdict(
+    service: str, checks: dict[str, dict[str, Any]], degrades: frozenset[str] = frozenset()
+) -> Response[dict[str, Any]]:
+    """healthy (200) when every component is up; degraded (200: the service still serves)
+    when only components in `degrades` are down; unhealthy (503) otherwise."""
+    down = {name for name, c in checks.items() if c["status"] != "up"}
+    status = "healthy" if not down else "degraded" if down <= degrades else "unhealthy"
+    body = {"status": status, "service": service, "checks": checks}
+    return Response(body, status_code=503 if status == "unhealthy" else 200)

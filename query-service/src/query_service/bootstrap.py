@@ -16,7 +16,10 @@ from cqrs_read_store.reader import ReadStore
 from query_service.adapters.cache import ReadCache
 from query_service.adapters.consistency import ConsistencyWaiter
 from query_service.adapters.handler_store import MongoHandlerStore
+from query_service.adapters.history import EventStoreHistory, history_engine
+from query_service.adapters.past_answers import RedisPastAnswers
 from query_service.adapters.query_log import QueryLog
+from query_service.queries.past import TimeTravel
 from query_service.queries.service import QueryService
 
 
@@ -30,6 +33,7 @@ class Container:
     query_log: QueryLog
     handler_store: MongoHandlerStore
     handlers: HandlerRegistry[QueryDeclaration]  # declared and disabled types, shared by replicas
+    history: EventStoreHistory  # the event store, read for time travel only
     live_clients: int = 0
 
     @property
@@ -63,12 +67,22 @@ def build(settings: Settings) -> Container:
         batch_size=settings.query_service.log_batch_size,
         buffer_size=settings.query_service.log_buffer_size,
     )
+    store = ReadStore(db)
+    qs = settings.query_service
+    history = EventStoreHistory(history_engine(settings.database.mysql), qs.query_timeout)
+    past = TimeTravel(
+        store=store,
+        history=history,
+        answers=RedisPastAnswers(redis, prefix, qs.time_travel_cache_ttl),
+        settings=settings,
+    )
     queries = QueryService(
-        store=ReadStore(db),
+        store=store,
         cache=cache,
         waiter=ConsistencyWaiter(redis, prefix),
         log=query_log,
         settings=settings,
+        past=past,
     )
     handler_store = MongoHandlerStore(db)
     handlers = HandlerRegistry("query", handler_store, QueryDeclaration, QUERY_TYPES, queries.use)
@@ -81,4 +95,5 @@ def build(settings: Settings) -> Container:
         query_log=query_log,
         handler_store=handler_store,
         handlers=handlers,
+        history=history,
     )

@@ -109,3 +109,9 @@ async def forget_cached(redis: Redis, prefix: str, read_models: list[str]) -> in
         await redis.incr(ch.generation(prefix, name))
     await redis.publish(ch.rebuilt_channel(prefix), ",".join(read_models))
     return removed
+
+
+async def forget_past(redis: Redis, prefix: str, model_name: str, doc_id: str) -> bool:
+    """Drop every cached time-travel answer of one document (its one hash,
+    `channels.past_answers`): erasure must not leave past copies of it; whether any was."""
+    return bool(await redis.delete(ch.past_answers(prefix, model_name, doc_id)))

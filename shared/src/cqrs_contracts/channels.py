@@ -16,6 +16,23 @@ def cached_list(prefix: str, read_model: str, generation: str, digest: str) -> s
     return f"{prefix}:cache:{read_model}:list:{generation}:{digest}"
 
 
+def past_answers(prefix: str, read_model: str, doc_id: str) -> str:
+    """Time-travel answers of one document: ONE hash, a field per point in its past
+    (`past_version` or `past_reach`), so erasing a document drops all of them at once."""
+    return f"{prefix}:past:{read_model}:{doc_id}"
+
+
+def past_version(version: int) -> str:
+    """The field of the answer as of a version of the document's own stream."""
+    return f"v:{version}"
+
+
+def past_reach(position: int, count: int) -> str:
+    """The field of the answer as of a time that reached `count` events of the document,
+    the last at `position` (two times that reach the same events share it)."""
+    return f"t:{position}:{count}"
+
+
 def generation(prefix: str, read_model: str) -> str:
     """A counter bumped on every change of the read model; list caches include it."""
     return f"{prefix}:cache:gen:{read_model}"

@@ -30,6 +30,7 @@ class ErrorCode(StrEnum):
     AMOUNT_EXCEEDS_OUTSTANDING = "amount_exceeds_outstanding"
     AMOUNT_EXCEEDS_REFUNDABLE = "amount_exceeds_refundable"
     NOTHING_TO_CHANGE = "nothing_to_change"
+    HISTORY_TOO_LONG = "history_too_long"  # time travel past query_service.time_travel_max_events
     PAYLOAD_TOO_LARGE = "payload_too_large"
     RATE_LIMITED = "rate_limited"
     DEPENDENCY_UNAVAILABLE = "dependency_unavailable"

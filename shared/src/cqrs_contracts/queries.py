@@ -4,11 +4,39 @@ Filters and sort fields are fixed per query: nothing else can reach MongoDB."""
 
 from datetime import datetime
 from decimal import Decimal
-from typing import ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 
 MAX_LIMIT = 100
+MAX_VERSION = 2**31 - 1  # the event store's version column
+AS_OF_RULE = (
+    "a version of the document's own stream (an integer >= 1) or an ISO-8601 time with its zone"
+)
+
+
+def _as_of(value: Any) -> int | datetime:
+    """A version (an int, or a string of digits as a URL gives it) or an aware time."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isascii() and text.isdigit():
+            value = int(text)
+        else:
+            try:
+                value = datetime.fromisoformat(text)
+            except ValueError:
+                raise ValueError(f"as_of must be {AS_OF_RULE}") from None
+    if isinstance(value, bool) or not isinstance(value, int | datetime):
+        raise ValueError(f"as_of must be {AS_OF_RULE}")
+    if isinstance(value, int) and not 1 <= value <= MAX_VERSION:
+        raise ValueError(f"as_of must be {AS_OF_RULE}")
+    if isinstance(value, datetime) and value.utcoffset() is None:
+        raise ValueError(f"as_of must be {AS_OF_RULE}: this time has no zone")
+    return value
+
+
+# A point in a document's past: a version of its own stream, or a time.
+AsOf = Annotated[int | datetime, BeforeValidator(_as_of)]
 
 
 class QueryData(BaseModel):
@@ -18,7 +46,14 @@ class QueryData(BaseModel):
     READ_MODEL: ClassVar[str]
 
 
-class GetById(QueryData):
+class PastQuery(QueryData):
+    """A get query that can answer as of a point in the document's past (time travel)."""
+
+    ID_FIELD: ClassVar[str]
+    as_of: AsOf | None = None
+
+
+class GetById(PastQuery):
     ID_FIELD: ClassVar[str] = "id"
     id: str = Field(min_length=1, max_length=64)
 
@@ -82,7 +117,7 @@ class ListPayments(ListQuery):
     processed_to: datetime | None = None
 
 
-class GetUserOrders(QueryData):
+class GetUserOrders(PastQuery):
     READ_MODEL = "UserOrderReadModel"
     ID_FIELD: ClassVar[str] = "user_id"
     user_id: str = Field(
@@ -90,7 +125,7 @@ class GetUserOrders(QueryData):
     )
 
 
-class GetOrderPayments(QueryData):
+class GetOrderPayments(PastQuery):
     READ_MODEL = "OrderPaymentReadModel"
     ID_FIELD: ClassVar[str] = "order_id"
     order_id: str = Field(

@@ -192,6 +192,13 @@ class QueryServiceSettings(Section):
     log_batch_size: int = Field(default=200, ge=1)
     log_buffer_size: int = Field(default=10_000, ge=1)
     log_shutdown_timeout: Seconds = Field(default=5.0, ge=0)  # last flush at shutdown
+    # Time travel (`as_of` on the get queries) folds the event store: a document fed by
+    # more events than time_travel_max_events answers 422 history_too_long. Answers for a
+    # point older than time_travel_settle (an event that occurred before it may still be
+    # committing just after) never change and are cached in Redis for time_travel_cache_ttl.
+    time_travel_max_events: int = Field(default=10_000, ge=1)
+    time_travel_cache_ttl: Seconds = Field(default=3600.0, ge=0)  # 0: past answers not cached
+    time_travel_settle: Seconds = Field(default=5.0, ge=0)
 
 
 class RateLimits(Section):

@@ -1,6 +1,7 @@
 """The real adapters of the QueryService ports keep the same contracts as the in-memory
 ones, against the running read store and Redis, with the projector's own writes and
-announcements (tests/support/query_contracts/projector_side.py)."""
+announcements (tests/support/query_contracts/projector_side.py); the history against this
+run's event store, and the past answers' one hash per document."""
 
 import uuid
 from collections.abc import AsyncIterator
@@ -10,13 +11,24 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from redis.asyncio import Redis
+from sqlalchemy import insert, text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from cqrs_contracts import channels
+from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_contracts.read_models import ReadModel
+from cqrs_event_store.event_codec import event_row
+from cqrs_event_store.tables import events, metadata
+from cqrs_read_store.announce import forget_past
 from cqrs_read_store.reader import ReadStore
 from query_service.adapters.cache import ReadCache
 from query_service.adapters.consistency import ConsistencyWaiter
+from query_service.adapters.history import EventStoreHistory
+from query_service.adapters.past_answers import RedisPastAnswers
 from query_service.adapters.query_log import QueryLog
+from query_service.queries.ports import HistoryUnavailableError
 from tests.support.query_contracts.cache import CacheContract, Invalidate
+from tests.support.query_contracts.history import Append, HistoryContract
 from tests.support.query_contracts.projector_side import (
     announce_change,
     record_applied,
@@ -107,3 +119,67 @@ class TestReadStoreQueryLog(QueryLogContract):
             return await log.get(query_id)
 
         return read_back
+
+
+@pytest.fixture(scope="module")
+async def history_store(endpoints: Endpoints, run_id: str) -> AsyncIterator[AsyncEngine]:
+    """An event store of its own (the run's is replayed by rebuilds: the contract's
+    events must not reach the read models), its `events` table as declared."""
+    name = f"cqrs_test_{run_id}_hist"
+    server = create_async_engine(endpoints.mysql_url)
+    async with server.begin() as conn:
+        await conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    engine = create_async_engine(f"{endpoints.mysql_url}/{name}")
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all, tables=[events])
+    yield engine
+    await engine.dispose()
+    async with server.begin() as conn:
+        await conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+    await server.dispose()
+
+
+class TestEventStoreHistory(HistoryContract):
+    @pytest.fixture
+    def history(self, history_store: AsyncEngine) -> EventStoreHistory:
+        return EventStoreHistory(history_store, timeout_s=5.0)
+
+    @pytest.fixture
+    def append(self, history_store: AsyncEngine) -> Append:
+        async def append(envelopes: list[EventEnvelope]) -> None:
+            async with history_store.begin() as conn:
+                for e in envelopes:  # one INSERT each: positions in this order
+                    await conn.execute(insert(events).values(**event_row(e)))
+
+        return append
+
+
+async def test_a_store_that_does_not_answer_is_history_unavailable() -> None:
+    engine = create_async_engine(
+        "mysql+aiomysql://cqrs:cqrs_password@127.0.0.1:1/none", connect_args={"connect_timeout": 1}
+    )
+    history = EventStoreHistory(engine, timeout_s=3.0)
+    with pytest.raises(HistoryUnavailableError):
+        await history.event_at("any", 1)
+    with pytest.raises(HistoryUnavailableError):
+        await history.ping()
+    await engine.dispose()
+
+
+async def test_past_answers_are_one_hash_per_document_forgotten_at_once(
+    redis: Redis, prefix: str
+) -> None:
+    answers = RedisPastAnswers(redis, prefix, ttl_s=60)
+    doc_id = f"d{uuid.uuid4().hex[:8]}"
+    assert await answers.get("UserReadModel", doc_id, "v:1") is None
+    await answers.put("UserReadModel", doc_id, "v:1", b"one")
+    await answers.put("UserReadModel", doc_id, "t:9:2", b"two")
+    await answers.put("OrderReadModel", doc_id, "v:1", b"other model")
+    assert await answers.get("UserReadModel", doc_id, "v:1") == b"one"
+    key = channels.past_answers(prefix, "UserReadModel", doc_id)
+    assert await redis.hlen(key) == 2
+    assert 0 < await redis.ttl(key) <= 60
+    assert await forget_past(redis, prefix, "UserReadModel", doc_id) is True
+    assert await answers.get("UserReadModel", doc_id, "t:9:2") is None
+    assert await answers.get("OrderReadModel", doc_id, "v:1") == b"other model"
+    assert await forget_past(redis, prefix, "UserReadModel", doc_id) is False

@@ -18,7 +18,7 @@ SERVICES = {"command-service": 8001, "projector": 8004, "query-service": 8002}
 LIBRARIES = {  # the workspace libraries each service's image holds
     "command-service": {"cqrs-contracts", "cqrs-http", "cqrs-event-store"},
     "projector": {"cqrs-contracts", "cqrs-http", "cqrs-event-store", "cqrs-read-store"},
-    "query-service": {"cqrs-contracts", "cqrs-http", "cqrs-read-store"},
+    "query-service": {"cqrs-contracts", "cqrs-http", "cqrs-event-store", "cqrs-read-store"},
 }
 
 

@@ -23,7 +23,7 @@ from cqrs_contracts.events import (
     UserUpdated,
 )
 from cqrs_contracts.read_models import ReadModel
-from projector.projections.registry import BY_NAME, project
+from cqrs_read_store.projections.registry import BY_NAME, project
 
 T0 = datetime(2024, 5, 17, 12, 0, 0, tzinfo=UTC)
 STREAM_ID_FIELD = {"user": "user_id", "order": "order_id", "payment": "payment_id"}

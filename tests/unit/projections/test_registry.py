@@ -9,7 +9,7 @@ from cqrs_contracts.read_models import (
     UserOrderReadModel,
     UserReadModel,
 )
-from projector.projections.registry import BY_NAME, PROJECTIONS, StaleEventError, project
+from cqrs_read_store.projections.registry import BY_NAME, PROJECTIONS, StaleEventError, project
 from tests.unit.projections.helpers import (
     at,
     envelope,

@@ -12,8 +12,11 @@ from cqrs_contracts.queries import QueryRequest
 from cqrs_contracts.settings import Settings
 from query_service.adapters.memory.cache import InMemoryCache
 from query_service.adapters.memory.consistency import InMemoryWaiter
+from query_service.adapters.memory.history import InMemoryHistory
+from query_service.adapters.memory.past_answers import InMemoryPastAnswers
 from query_service.adapters.memory.query_log import InMemoryQueryLog
 from query_service.adapters.memory.read_models import InMemoryReadModels
+from query_service.queries.past import TimeTravel
 from query_service.queries.service import Answer, QueryService
 
 
@@ -31,6 +34,8 @@ class World:
     cache: InMemoryCache
     waiter: InMemoryWaiter
     log: InMemoryQueryLog
+    history: InMemoryHistory
+    past: InMemoryPastAnswers
 
     async def ask(
         self,
@@ -51,8 +56,11 @@ def make_world(read_models: InMemoryReadModels | None = None, **settings: Any) -
     """`settings` by section, e.g. cqrs={"auditing_enabled": False}."""
     store, cache = read_models or InMemoryReadModels(), InMemoryCache()
     waiter, log = InMemoryWaiter(), InMemoryQueryLog()
-    service = QueryService(store, cache, waiter, log, Settings(**settings))
-    return World(service, store, cache, waiter, log)
+    history, past = InMemoryHistory(), InMemoryPastAnswers()
+    config = Settings(**settings)
+    travel = TimeTravel(store, history, past, config)
+    service = QueryService(store, cache, waiter, log, config, past=travel)
+    return World(service, store, cache, waiter, log, history, past)
 
 
 @pytest.fixture

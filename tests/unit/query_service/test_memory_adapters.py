@@ -3,12 +3,15 @@ the real adapters pass against the read store and Redis)."""
 
 import pytest
 
+from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_contracts.read_models import ReadModel
 from query_service.adapters.memory.cache import InMemoryCache
 from query_service.adapters.memory.consistency import InMemoryWaiter
+from query_service.adapters.memory.history import InMemoryHistory
 from query_service.adapters.memory.query_log import InMemoryQueryLog
 from query_service.adapters.memory.read_models import InMemoryReadModels
 from tests.support.query_contracts.cache import CacheContract, Invalidate
+from tests.support.query_contracts.history import Append, HistoryContract
 from tests.support.query_contracts.query_log import QueryLogContract, ReadBack
 from tests.support.query_contracts.read_models import Put, ReadModelsContract
 from tests.support.query_contracts.waiter import Applied, WaiterContract
@@ -61,3 +64,16 @@ class TestInMemoryQueryLog(QueryLogContract):
     @pytest.fixture
     def read_back(self, log: InMemoryQueryLog) -> ReadBack:
         return log.get
+
+
+class TestInMemoryHistory(HistoryContract):
+    @pytest.fixture
+    def history(self) -> InMemoryHistory:
+        return InMemoryHistory()
+
+    @pytest.fixture
+    def append(self, history: InMemoryHistory) -> Append:
+        async def append(envelopes: list[EventEnvelope]) -> None:
+            history.append(*envelopes)
+
+        return append

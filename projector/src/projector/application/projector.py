@@ -24,8 +24,8 @@ from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_contracts.events import EVENT_TYPES, EventData
 from cqrs_contracts.read_models import ChangeNotification, ReadModel
 from cqrs_contracts.upcasting import upcast_envelope
+from cqrs_read_store.projections.registry import PROJECTIONS, Projection, decoded, project
 from projector.application.ports import ConcurrentChangeError, History, Notifier, Views
-from projector.projections.registry import PROJECTIONS, Projection, project
 
 
 class ConflictRetriesExhaustedError(RuntimeError):
@@ -54,13 +54,6 @@ def current(envelope: EventEnvelope) -> EventEnvelope:
     if cls is None or envelope.schema_version == cls.SCHEMA_VERSION:
         return envelope
     return upcast_envelope(envelope)
-
-
-def decoded(envelope: EventEnvelope) -> EventData | None:
-    """The typed data of an envelope already at its current version (None: a type no
-    read model projects)."""
-    cls = EVENT_TYPES.get(envelope.type)
-    return cls.model_validate(envelope.data) if cls is not None else None
 
 
 @dataclass

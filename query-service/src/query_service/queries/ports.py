@@ -1,11 +1,15 @@
 """What QueryService needs from the outside, as Protocols: the read models, the cache in
-front of them, the consistency waiter and the query log. bootstrap.py wires the real
+front of them, the consistency waiter, the query log, and for time travel the event
+store's history and the cache of past answers. bootstrap.py wires the real
 adapters; query_service.adapters.memory holds in-memory ones that keep the same
 contracts (tests/support/query_contracts runs both through the same tests)."""
 
+from collections.abc import Collection
+from datetime import datetime
 from typing import Any, Protocol
 
 from cqrs_contracts.consistency import StreamVersion
+from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_contracts.read_models import ReadModel
 
 
@@ -59,3 +63,39 @@ class Waiter(Protocol):
 class Log(Protocol):
     def record(self, entry: dict[str, Any]) -> None:
         """Keep one query's entry (never waits; keyed by its `query_id`)."""
+
+
+class HistoryUnavailableError(Exception):
+    """The event store did not answer (time travel answers 503; live queries go on)."""
+
+
+class History(Protocol):
+    """The event store, read only; envelopes at their current schema versions. Every
+    method raises HistoryUnavailableError when the store does not answer."""
+
+    async def event_at(self, stream_id: str, version: int) -> EventEnvelope | None:
+        """One event of a stream (None: no such version)."""
+
+    async def reached(self, stream_ids: Collection[str], until: datetime) -> tuple[int, int]:
+        """Of the streams' events that occurred at or before `until`: the highest position
+        (0: none) and how many there are."""
+
+    async def of_streams(
+        self,
+        stream_ids: Collection[str],
+        *,
+        limit: int,
+        up_to: int | None = None,
+        until: datetime | None = None,
+    ) -> list[EventEnvelope]:
+        """The streams' events with position <= `up_to` and occurred at or before `until`
+        (each bound when given), in position order, at most `limit`."""
+
+
+class PastAnswers(Protocol):
+    """Time-travel answers, which never change once settled: one entry per (read model,
+    document, point in its past); all of a document's go at once (erasure)."""
+
+    async def get(self, read_model: str, doc_id: str, point: str) -> bytes | None: ...
+
+    async def put(self, read_model: str, doc_id: str, point: str, value: bytes) -> None: ...

@@ -1,5 +1,6 @@
 """Run a query: validate it against its contract, wait for a consistency token when one
-is given, answer from the cache or the read store, and log it."""
+is given, answer from the cache or the read store (a get query `as_of` a point in the
+past: folded from the event store, queries/past.py), and log it."""
 
 import time
 import uuid
@@ -23,6 +24,7 @@ from query_service.queries.filters import (
     make_cursor,
     sort_of,
 )
+from query_service.queries.past import PastQueryError, TimeTravel
 from query_service.queries.ports import Cache, Log, ReadModels, Waiter
 
 
@@ -40,10 +42,12 @@ _STALE = {"X-Consistency": "stale"}
 
 @dataclass(frozen=True)
 class Result:
-    """What a query found, as JSON: `result` and, for one document, its `version`."""
+    """What a query found, as JSON: `result` and, for one document, its `version` (and,
+    as of a point in its past, the JSON of the `as_of` metadata)."""
 
     json: bytes
     version: int | None = None
+    as_of: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -56,11 +60,12 @@ class Answer:
 
 
 def _success(query_id: str, type_: str, outcome: dict[str, Any], result: Result) -> bytes:
-    """{"query_id", "type", "from_cache", "stale", "result"[, "version"]}, with the result's
-    JSON as it is (cached bytes are never parsed and re-encoded)."""
+    """{"query_id", "type", "from_cache", "stale", "result"[, "version"][, "as_of"]}, with
+    the result's JSON as it is (cached bytes are never parsed and re-encoded)."""
     head = _encode({"query_id": query_id, "type": type_, **outcome})
-    tail = b"}" if result.version is None else b',"version":%d}' % result.version
-    return b"".join((head[:-1], b',"result":', result.json, tail))
+    version = b"" if result.version is None else b',"version":%d' % result.version
+    as_of = b"" if result.as_of is None else b',"as_of":' + result.as_of
+    return b"".join((head[:-1], b',"result":', result.json, version, as_of, b"}"))
 
 
 @dataclass
@@ -70,6 +75,7 @@ class QueryService:
     waiter: Waiter
     log: Log
     settings: Settings
+    past: TimeTravel | None = None  # None: no event store (as_of answers 503)
     declared: dict[str, QueryDeclaration] = field(default_factory=dict)
     disabled: frozenset[str] = frozenset()  # built-in types an admin switched off
 
@@ -173,7 +179,25 @@ class QueryService:
         if isinstance(query, q.ListQuery):
             return await self._list(query, outcome)
         doc_id = str(getattr(query, query.ID_FIELD))  # type: ignore[attr-defined]
+        if isinstance(query, q.PastQuery) and query.as_of is not None:
+            return await self._as_of(query.READ_MODEL, doc_id, query.as_of, outcome)
         return await self._get(query.READ_MODEL, doc_id, outcome)
+
+    async def _as_of(
+        self, read_model: str, doc_id: str, as_of: int | datetime, outcome: dict[str, Any]
+    ) -> Result:
+        if self.past is None:
+            raise QueryFailedError(
+                503, ErrorCode.DEPENDENCY_UNAVAILABLE, "time travel has no event store"
+            )
+        try:
+            past = await self.past.answer(read_model, doc_id, as_of)
+        except PastQueryError as failed:
+            raise QueryFailedError(
+                failed.status, failed.code, str(failed), **failed.details
+            ) from failed
+        outcome["from_cache"] = past.from_cache
+        return Result(past.result, past.version, past.as_of)
 
     async def _get(self, read_model: str, doc_id: str, outcome: dict[str, Any]) -> Result:
         # the generation comes with the cache lookup: read before the store is

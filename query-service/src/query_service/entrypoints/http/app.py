@@ -47,7 +47,11 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
         finally:
             await stop_tasks([trimmer, handlers])
             await container.query_log.close(container.settings.query_service.log_shutdown_timeout)
-            await bounded(("redis", container.redis.aclose()), ("mongo", container.mongo.close()))
+            await bounded(
+                ("redis", container.redis.aclose()),
+                ("mongo", container.mongo.close()),
+                ("mysql", container.history.engine.dispose()),
+            )
 
     return lifespan
 

@@ -29,11 +29,14 @@ async def _answered(call: Awaitable[Any]) -> None:
 
 @get("/api/v1/cqrs/health", tags=["health"], summary="Health of every component")
 async def readiness(container: NamedDependency[Container]) -> Response[dict[str, Any]]:
-    read_store, cache = await asyncio.gather(
+    read_store, cache, event_store = await asyncio.gather(
         check(_answered(container.db.command("ping")), 3.0),
         check(_answered(container.redis.ping()), 3.0),
+        check(_answered(container.history.ping()), 3.0),
     )
-    return verdict("query-service", {"read_store": read_store, "cache": cache})
+    checks = {"read_store": read_store, "cache": cache, "event_store": event_store}
+    # without the event store only time travel fails (503): live queries go on
+    return verdict("query-service", checks, degrades=frozenset({"event_store"}))
 
 
 @get("/api/v1/cqrs/stats", tags=["health"], summary="Query-side statistics", guards=[READER])

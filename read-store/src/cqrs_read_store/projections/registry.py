@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cqrs_contracts.envelopes import EventEnvelope
-from cqrs_contracts.events import EventData
+from cqrs_contracts.events import EVENT_TYPES, EventData
 from cqrs_contracts.read_models import (
     OrderPaymentReadModel,
     OrderReadModel,
@@ -15,11 +15,11 @@ from cqrs_contracts.read_models import (
     UserOrderReadModel,
     UserReadModel,
 )
-from projector.projections.order_payments import apply_order_payments, order_payment_targets
-from projector.projections.orders import apply_order, order_targets
-from projector.projections.payments import apply_payment, payment_targets
-from projector.projections.user_orders import apply_user_orders, user_order_targets
-from projector.projections.users import apply_user, user_targets
+from cqrs_read_store.projections.order_payments import apply_order_payments, order_payment_targets
+from cqrs_read_store.projections.orders import apply_order, order_targets
+from cqrs_read_store.projections.payments import apply_payment, payment_targets
+from cqrs_read_store.projections.user_orders import apply_user_orders, user_order_targets
+from cqrs_read_store.projections.users import apply_user, user_targets
 
 # apply(document or None, event, document id) -> document (None: nothing to store)
 Apply = Callable[[Any, EventData, str], Any]
@@ -40,6 +40,13 @@ PROJECTIONS: tuple[Projection, ...] = (
     Projection(OrderPaymentReadModel, order_payment_targets, apply_order_payments),
 )
 BY_NAME = {p.model.NAME: p for p in PROJECTIONS}
+
+
+def decoded(envelope: EventEnvelope) -> EventData | None:
+    """The typed data of an envelope already at its current version (None: a type no
+    read model projects)."""
+    cls = EVENT_TYPES.get(envelope.type)
+    return cls.model_validate(envelope.data) if cls is not None else None
 
 
 class StaleEventError(ValueError):
