@@ -186,6 +186,17 @@ async def from_query_service(
             numbers.stale_answers += (found["name"], found["versions"]) != (doc.name, doc.versions)
 
 
+def differences(report: Report, limit: int = 3) -> list[str]:
+    """Each differing document as the fields where the store and the rebuild disagree."""
+    said = []
+    for diff in report.different[:limit]:
+        have, want = diff["store"] or {}, diff["rebuild"] or {}
+        fields_ = sorted(k for k in have.keys() | want.keys() if have.get(k) != want.get(k))
+        shown = {k: {"store": have.get(k), "rebuild": want.get(k)} for k in fields_}
+        said.append(f"{diff['doc']}: {shown}")
+    return said
+
+
 def read_store(uri: str, database: str) -> tuple[AsyncMongoClient[Any], ViewStore]:
     client: AsyncMongoClient[Any] = AsyncMongoClient(uri)
     return client, ViewStore(client[database])
