@@ -4,12 +4,14 @@ writes; the command-service builds its own write statements from `cqrs_event_sto
 
 from collections.abc import AsyncIterator, Collection
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_event_store.event_codec import envelope_from_row
+from cqrs_event_store.privacy.keyring import KeyRing
 from cqrs_event_store.tables import events
 from cqrs_event_store.timestamps import naive_utc
 
@@ -17,10 +19,17 @@ _c = events.c
 
 
 class EventReader:
-    """Envelopes at their current schema versions, read from the store at `engine`."""
+    """Envelopes at their current schema versions, read from the store at `engine`, with
+    their personal fields revealed by `keys` (erased where the key is destroyed). Without
+    `keys` they are given sealed, as stored: for readers that count, never for folding."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, keys: KeyRing | None = None) -> None:
         self._engine = engine
+        self._keys = keys
+
+    async def _revealed(self, rows: Any) -> list[EventEnvelope]:
+        page = [envelope_from_row(r) for r in rows]
+        return await self._keys.reveal(page) if self._keys is not None else page
 
     async def stream_between(self, stream_id: str, after: int, before: int) -> list[EventEnvelope]:
         """A stream's events with after < version < before, in version order."""
@@ -30,7 +39,8 @@ class EventReader:
             .order_by(_c.version)
         )
         async with self._engine.connect() as conn:
-            return [envelope_from_row(r) for r in await conn.execute(query)]
+            rows = (await conn.execute(query)).all()
+        return await self._revealed(rows)
 
     async def max_position(self) -> int:
         """The position of the newest event (0: none)."""
@@ -57,7 +67,8 @@ class EventReader:
                 .limit(batch)
             )
             async with self._engine.connect() as conn:
-                page = [envelope_from_row(r) for r in await conn.execute(query)]
+                rows = (await conn.execute(query)).all()
+            page = await self._revealed(rows)
             if not page:
                 return
             yield page
@@ -68,7 +79,7 @@ class EventReader:
         query = select(events).where(_c.stream_id == stream_id, _c.version == version)
         async with self._engine.connect() as conn:
             row = (await conn.execute(query)).first()
-        return envelope_from_row(row) if row is not None else None
+        return (await self._revealed([row]))[0] if row is not None else None
 
     async def reached(self, stream_ids: Collection[str], until: datetime) -> tuple[int, int]:
         """Of the events of `stream_ids` that occurred at or before `until`: the highest
@@ -97,4 +108,5 @@ class EventReader:
             query = query.where(_c.occurred_at <= naive_utc(until))
         query = query.order_by(_c.position).limit(limit)
         async with self._engine.connect() as conn:
-            return [envelope_from_row(r) for r in await conn.execute(query)]
+            rows = (await conn.execute(query)).all()
+        return await self._revealed(rows)

@@ -135,3 +135,17 @@ handler_audit = Table(
     Column("at", DATETIME(fsp=6), nullable=False),
     Index("ix_handler_audit_name_at", "name", "at"),
 )
+
+# One data key per person, wrapped by the master key; a destroyed key keeps its row with
+# no wrapped key (a tombstone): what it sealed reads as erased (cqrs_event_store.privacy).
+data_keys = Table(
+    "data_keys",
+    metadata,
+    Column("key_id", String(36), primary_key=True),
+    Column("subject", String(64), nullable=False),
+    Column("wrapped_key", String(100), nullable=True),  # base64
+    Column("master_key_id", String(64), nullable=False),
+    Column("created_at", DATETIME(fsp=6), nullable=False),
+    Column("destroyed_at", DATETIME(fsp=6), nullable=True),
+    UniqueConstraint("subject", name="uq_data_keys_subject"),
+)

@@ -10,6 +10,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from cqrs_contracts.money import Amount, Currency, OrderStatus, PaymentMethod, PaymentStatus
+from cqrs_contracts.privacy import ERASED, OptionalPersonalStr, PersonalStr, personal_fields
 
 
 class EventData(BaseModel):
@@ -29,8 +30,8 @@ class UserCreated(EventData):
     SCHEMA_VERSION = 2
     STREAM_TYPE = "user"
     user_id: str
-    name: str
-    email: str
+    name: PersonalStr
+    email: PersonalStr
     age: int | None = None
     created_at: datetime
 
@@ -38,10 +39,20 @@ class UserCreated(EventData):
 class UserUpdated(EventData):
     STREAM_TYPE = "user"
     user_id: str
-    name: str | None = None
-    email: str | None = None
+    name: OptionalPersonalStr = None
+    email: OptionalPersonalStr = None
     age: int | None = None
     updated_at: datetime
+
+
+class UserForgotten(UserUpdated):
+    """The user asked to be forgotten: their data key is destroyed in the same
+    transaction, so every personal value of theirs now reads as erased. An update to
+    the erased placeholder, so every read model that shows a user's data erases it
+    with the step it already has for updates."""
+
+    name: OptionalPersonalStr = ERASED
+    email: OptionalPersonalStr = ERASED
 
 
 class UserDeleted(EventData):
@@ -114,6 +125,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
     for cls in (
         UserCreated,
         UserUpdated,
+        UserForgotten,
         UserDeleted,
         OrderCreated,
         OrderUpdated,
@@ -121,4 +133,9 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         PaymentProcessed,
         PaymentRefunded,
     )
+}
+
+# event type -> the names of its personal fields (types without any are absent)
+PERSONAL_FIELDS: dict[str, frozenset[str]] = {
+    name: fields for name, cls in EVENT_TYPES.items() if (fields := personal_fields(cls))
 }

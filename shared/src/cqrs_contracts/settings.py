@@ -254,6 +254,15 @@ class TelemetrySettings(Section):
     sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
 
 
+class PrivacySettings(Section):
+    """Crypto-shredding of personal data (README, "Personal data and erasure")."""
+
+    # base64 of 32 bytes; wraps every data key and keys the claims' hashes. The default
+    # is for local development only: deployments set CQRS__PRIVACY__MASTER_KEY.
+    master_key: str = "KrB93emSz8+ZNbA6uYj0isVZ3qoiP33WG8QiuTxrEts="
+    key_cache_ttl: Seconds = Field(default=30.0, ge=0)  # a read data key is reused this long
+
+
 class SystemSettings(Section):
     """Where the query-service's system health and stats find every service instance."""
 
@@ -291,6 +300,7 @@ class Settings(Section):
     websocket: WebSocketSettings = Field(default_factory=WebSocketSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     system: SystemSettings = Field(default_factory=SystemSettings)
     local: LocalSettings = Field(default_factory=LocalSettings)
 

@@ -20,6 +20,7 @@ from cqrs_contracts.events import (
     PaymentRefunded,
     UserCreated,
     UserDeleted,
+    UserForgotten,
     UserUpdated,
 )
 from cqrs_contracts.read_models import ReadModel
@@ -98,6 +99,10 @@ def user_created(uid: str, **kw: object) -> UserCreated:
 
 def user_updated(uid: str, **kw: object) -> UserUpdated:
     return UserUpdated.model_validate({"user_id": uid, "updated_at": at(60), **kw})
+
+
+def user_forgotten(uid: str) -> UserForgotten:
+    return UserForgotten(user_id=uid, updated_at=at(90))
 
 
 def user_deleted(uid: str) -> UserDeleted:

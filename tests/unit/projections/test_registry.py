@@ -4,6 +4,7 @@ The registry: which read models each event type targets."""
 import pytest
 
 from cqrs_contracts.events import EVENT_TYPES
+from cqrs_contracts.privacy import ERASED
 from cqrs_contracts.read_models import (
     READ_MODELS,
     UserOrderReadModel,
@@ -21,6 +22,7 @@ from tests.unit.projections.helpers import (
     payment_refunded,
     user_created,
     user_deleted,
+    user_forgotten,
     user_updated,
 )
 
@@ -34,6 +36,7 @@ def test_every_read_model_has_a_projection_and_every_event_type_is_projected() -
     samples = [
         user_created(uid),
         user_updated(uid, name="B"),
+        user_forgotten(uid),
         user_deleted(uid),
         order_created(oid, uid),
         order_updated(oid, uid, amount="1"),
@@ -52,6 +55,7 @@ def test_every_read_model_has_a_projection_and_every_event_type_is_projected() -
     assert targeted == {
         "UserCreated": user,
         "UserUpdated": user,
+        "UserForgotten": user,
         "UserDeleted": user,
         "OrderCreated": order,
         "OrderUpdated": order,
@@ -125,3 +129,11 @@ def test_updated_at_is_the_latest_event_time_whatever_the_delivery_order() -> No
     assert (in_order.updated_at, in_order.last_position) == (at(40), 40)
     assert (doc.updated_at, doc.last_position) == (at(40), 40)
     assert doc == in_order
+
+
+def test_user_forgotten_erases_the_name_and_email_in_both_user_views() -> None:
+    uid = new_id()
+    for projection in (USERS, USER_ORDERS):
+        doc = projection.apply(None, user_created(uid), uid)
+        doc = projection.apply(doc, user_forgotten(uid), uid)
+        assert (doc.name, doc.email) == (ERASED, ERASED)
