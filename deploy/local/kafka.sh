@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Apache Kafka (single-node KRaft, broker+controller) from Maven Central jars on 127.0.0.1:
-# ./kafka.sh install|start|stop|status
+# ./kafka.sh install|start|stop|status|dump TOPIC
 COMPONENT=kafka
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 BROKER="$(cfg kafka.brokers 127.0.0.1:9092)"
@@ -16,6 +16,7 @@ VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$POM")"
 # The lib folder is current when its marker names this version and this pom.
 STAMP="$VERSION $(sha1sum "$POM" | cut -c1-12)"
 JAVA="${KAFKA_JAVA:-java}"
+DUMP_TOPIC="${2:-}"
 
 # Jars from Maven Central into $DIR/lib (skipped when the marker matches the pom).
 install() {
@@ -115,6 +116,15 @@ start() {
     -cp "$DIR/lib/*" kafka.Kafka "$DIR/server.properties"
   wait_ready kafka 90 ready
   ensure_topics
+}
+
+# dump TOPIC: every record of TOPIC from its beginning (key, headers, value) as Kafka's own
+# console consumer prints it; ends once nothing new has come for 5 s.
+dump() {
+  [ -n "$DUMP_TOPIC" ] || die "usage: kafka.sh dump TOPIC"
+  tool org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "127.0.0.1:$PORT" \
+    --command-config "$DIR/client.properties" --topic "$DUMP_TOPIC" --from-beginning \
+    --timeout-ms 5000 --formatter-property print.key=true --formatter-property print.headers=true 2>/dev/null
 }
 
 stop() { is_running kafka && log "stopping"; stop_daemon kafka 30; }
