@@ -117,7 +117,7 @@ async def test_no_byte_of_a_name_or_email_is_stored_yet_every_read_reveals_them(
         )
     ).items
     assert [c["request"]["data"]["email"] for c in refused] == ["[redacted]"]
-    async with container.commands.store.session() as session:  # type: ignore[attr-defined]
+    async with container.commands.store.session() as session:
         state = await session.load("user", user_id)
     assert state == User(user_id, new_name, new_email, 30)  # from snapshot (version 2)
 
@@ -206,6 +206,7 @@ async def test_the_store_rolls_back_a_destroyed_key_with_its_event(
     async def forget_then_clash() -> None:
         async with store.session() as session:
             user = await session.load("user", user_id)
+            assert isinstance(user, User)
             decision = d.forget_user(cmd.ForgetUser(user_id=user_id), user, d.Context(now, ""))
             await session.append(decision.changes, EventMetadata(), now)
             raise VersionConflictError(user_id, 1)  # as a clash after the append would
@@ -228,6 +229,7 @@ async def test_create_then_update_of_one_user_in_one_batch_seal_with_one_new_key
         await batch.claim(create.claims, create.releases)
         await batch.append(create.changes, EventMetadata(), now)
         user = await batch.load("user", user_id)
+        assert isinstance(user, User)
         update = d.update_user(
             cmd.UpdateUser(user_id=user_id, name="Batched"), user, d.Context(now, "")
         )

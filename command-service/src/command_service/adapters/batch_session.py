@@ -173,9 +173,8 @@ class SqlBatchSession(SqlWriteSession):
         if result is None or result.rowcount == len(rows):
             return
         held = await self._conn.execute(
-            select(t.unique_claims).where(
-                tuple_(t.unique_claims.c.scope, t.unique_claims.c.value).in_(list(owners))
-            )
+            select(t.unique_claims)
+            .where(tuple_(t.unique_claims.c.scope, t.unique_claims.c.value).in_(list(owners)))
             .with_for_update(read=True)  # the latest rows, not this transaction's snapshot
         )
         if any(owners[(row.scope, row.value)] != row.owner for row in held):
