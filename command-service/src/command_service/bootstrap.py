@@ -11,12 +11,15 @@ from command_service.adapters.kafka_publisher import KafkaProducer, KafkaPublish
 from command_service.adapters.log_reader import LogReader
 from command_service.adapters.outbox_relay import OutboxRelay
 from command_service.adapters.retention import Retention
+from command_service.adapters.write_keys import WriteKeys
 from command_service.adapters.write_store import SqlWriteStore
 from command_service.application.event_import import EventImporter
 from command_service.application.handler_registry import command_registry
 from command_service.application.service import CommandService
 from cqrs_contracts.handlers import CommandDeclaration
 from cqrs_contracts.settings import Settings
+from cqrs_event_store.privacy.keyring import KeyRing
+from cqrs_event_store.privacy.master_key import master_key_from
 from cqrs_http.handlers.registry import HandlerRegistry
 from cqrs_http.telemetry import install_tracing
 
@@ -62,7 +65,9 @@ def build(settings: Settings) -> Container:
     relay = OutboxRelay(
         engine, KafkaPublisher(broker), cs.relay_batch_size, cs.relay_poll_interval, cs.relay_linger
     )
-    store = SqlWriteStore(engine, settings.kafka.topic, cs.snapshot_every)
+    master, ttl = master_key_from(settings.privacy), settings.privacy.key_cache_ttl
+    keys = WriteKeys(master, ttl)
+    store = SqlWriteStore(engine, settings.kafka.topic, cs.snapshot_every, keys)
     on_commit = relay.wake if cs.relay_enabled else (lambda: None)
     commands = CommandService(store, settings, on_commit=on_commit)
     return Container(
@@ -72,7 +77,7 @@ def build(settings: Settings) -> Container:
         relay=relay,
         commands=commands,
         importer=EventImporter(store, settings.cqrs.supported_event_types),
-        reader=LogReader(engine),
+        reader=LogReader(engine, KeyRing(engine, master, ttl)),
         redis=Redis.from_url(
             settings.redis.url,
             socket_timeout=settings.redis.socket_timeout,

@@ -9,6 +9,7 @@ from typing import ClassVar
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from cqrs_contracts.money import Amount
+from cqrs_contracts.privacy import OptionalPersonalStr
 
 
 class CommandData(BaseModel):
@@ -26,8 +27,8 @@ def _id(*names: str) -> AliasChoices:
 
 class CreateUser(CommandData):
     RULES = "user"
-    name: str | None = None
-    email: str | None = None
+    name: OptionalPersonalStr = None
+    email: OptionalPersonalStr = None
     age: int | None = None
 
 
@@ -35,12 +36,19 @@ class UpdateUser(CommandData):
     RULES = "user"
     PARTIAL = True
     user_id: str = Field(validation_alias=_id("user_id"))
-    name: str | None = None
-    email: str | None = None
+    name: OptionalPersonalStr = None
+    email: OptionalPersonalStr = None
     age: int | None = None
 
 
 class DeleteUser(CommandData):
+    user_id: str = Field(validation_alias=_id("user_id"))
+
+
+class ForgetUser(CommandData):
+    """Erase a user's personal data for good (admin only): their data key is destroyed,
+    and every command on them is refused from then on."""
+
     user_id: str = Field(validation_alias=_id("user_id"))
 
 
@@ -86,6 +94,7 @@ COMMAND_TYPES: dict[str, type[CommandData]] = {
         CreateUser,
         UpdateUser,
         DeleteUser,
+        ForgetUser,
         CreateOrder,
         UpdateOrder,
         CancelOrder,

@@ -23,6 +23,7 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"  # one key, another request
     EMAIL_TAKEN = "email_taken"
     USER_DELETED = "user_deleted"
+    USER_FORGOTTEN = "user_forgotten"  # 410: erased at their request, for good
     ORDER_NOT_PENDING = "order_not_pending"
     ORDER_PAID = "order_paid"
     ORDER_CANCELLED = "order_cancelled"

@@ -12,8 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from command_service.entrypoints.http.app import create_app
-from cqrs_contracts.settings import Settings
+from cqrs_contracts.settings import PrivacySettings, Settings
 from cqrs_event_store import tables
+from cqrs_event_store.privacy.keyring import KeyRing
+from cqrs_event_store.privacy.master_key import master_key_from
 from tests.support.polling import eventually
 
 COMMANDS = "/api/v1/cqrs/commands"
@@ -180,3 +182,17 @@ async def topic_size(brokers: str, topic: str) -> int:
         return sum((await consumer.end_offsets(partitions)).values())
     finally:
         await consumer.stop()
+
+
+async def users_created_with(engine: AsyncEngine, *emails: str) -> list[str]:
+    """The streams whose UserCreated holds one of `emails` (read from the events table and
+    revealed: the stored email is sealed), in position order."""
+    query = (
+        select(tables.events.c.stream_id, tables.events.c.data)
+        .where(tables.events.c.type == "UserCreated")
+        .order_by(tables.events.c.position)
+    )
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    keys = KeyRing(engine, master_key_from(PrivacySettings()))
+    return [row.stream_id for row in rows if (await keys.reveal_data(row.data))["email"] in emails]

@@ -23,6 +23,7 @@ from tests.integration.command_service.helpers import (
     concurrent_client,
     create_user,
     unique_email,
+    users_created_with,
 )
 
 Racing = AbstractAsyncContextManager[httpx.AsyncClient]
@@ -131,9 +132,5 @@ async def test_one_idempotency_key_sent_10_times_at_once_creates_one_user(
     assert [r.status_code for r in responses] == [200] * 10, [r.text for r in responses]
     assert len(Counter(r.text for r in responses)) == 1  # ten identical answers
 
-    created = select(events.c.stream_id).where(
-        events.c.type == "UserCreated", events.c.data["email"].as_string() == email
-    )
-    async with mysql_engine.connect() as conn:
-        streams = (await conn.execute(created)).scalars().all()
+    streams = await users_created_with(mysql_engine, email)
     assert streams == [responses[0].json()["aggregate_id"]]

@@ -15,7 +15,9 @@ from command_service.application.ports import StoredAnswer
 from command_service.application.service import Caller, CommandService
 from command_service.bootstrap import Container, build
 from cqrs_contracts.envelopes import CommandRequest
+from cqrs_contracts.settings import PrivacySettings
 from cqrs_event_store import tables as t
+from cqrs_event_store.privacy.master_key import ClaimHasher, master_key_from
 from tests.integration.command_service.conftest import PrivateStore
 from tests.integration.command_service.helpers import unique_email
 
@@ -35,6 +37,11 @@ def send(commands: CommandService, type_: str, data: dict[str, Any], **envelope:
 
 def new_user(email: str | None = None) -> dict[str, Any]:
     return {"name": "Group Commit", "email": email or unique_email(), "age": 30}
+
+
+def hashed(email: str) -> str:
+    """An email's claim as stored: the keyed hash of its normal form."""
+    return ClaimHasher(master_key_from(PrivacySettings())).digest(email.strip().lower())
 
 
 async def rows(container: Container, table: Any, *where: Any) -> list[Any]:
@@ -114,7 +121,7 @@ async def test_one_email_twice_in_a_batch_is_given_to_exactly_one(container: Con
     assert commands.group_commit_stats()["clashed"] == 1  # then one by one
     [loser] = [a for a in answers if a.http_status == 409]
     assert loser.body["error"]["code"] == "email_taken"
-    [claim] = await rows(container, t.unique_claims, t.unique_claims.c.value == email)
+    [claim] = await rows(container, t.unique_claims, t.unique_claims.c.value == hashed(email))
     winner = next(a for a in answers if a.http_status == 200 and a is not answers[1])
     assert claim.owner == winner.body["aggregate_id"]
     users = [a.body["aggregate_id"] for a in answers if a.http_status == 200]
@@ -134,7 +141,7 @@ async def test_an_email_held_in_the_database_refuses_only_its_command(
         send(commands, "CreateUser", new_user()),
     )
     assert [a.http_status for a in answers] == [200, 409, 200]
-    [claim] = await rows(container, t.unique_claims, t.unique_claims.c.value == email)
+    [claim] = await rows(container, t.unique_claims, t.unique_claims.c.value == hashed(email))
     assert claim.owner == holder.body["aggregate_id"]
 
 

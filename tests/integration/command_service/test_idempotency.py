@@ -13,13 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from command_service.entrypoints.http.app import create_app
 from cqrs_contracts.settings import Settings
-from cqrs_event_store.tables import events, idempotency_keys
+from cqrs_event_store.tables import idempotency_keys
 from tests.integration.command_service.helpers import (
     COMMANDS,
     accept,
     create_user,
     error_of,
     unique_email,
+    users_created_with,
 )
 from tests.support.polling import eventually
 
@@ -38,11 +39,7 @@ async def test_a_refused_first_answer_is_replayed_even_once_the_command_could_pa
     again = await client.post(COMMANDS, json=body, headers={"Idempotency-Key": key})
     assert (again.status_code, again.json()) == (409, first.json())
 
-    created = select(events.c.stream_id).where(
-        events.c.type == "UserCreated", events.c.data["email"].as_string() == email
-    )
-    async with mysql_engine.connect() as conn:
-        assert (await conn.execute(created)).scalars().all() == [holder]
+    assert await users_created_with(mysql_engine, email) == [holder]
     # without the key the same body now passes: the replay above was the stored answer
     assert (await client.post(COMMANDS, json=body)).status_code == 200
 
@@ -90,9 +87,7 @@ async def test_a_key_reused_for_another_request_is_422_and_appends_nothing(
     error = error_of(reused, 422)
     assert error["code"] == "idempotency_key_reused"
     assert error["details"]["command_id"] == first.json()["command_id"]
-    created = select(events.c.stream_id).where(events.c.data["email"].as_string() == other_email)
-    async with mysql_engine.connect() as conn:
-        assert (await conn.execute(created)).scalars().all() == []
+    assert await users_created_with(mysql_engine, other_email) == []
     # the key still replays its first answer for the request it answered
     again = await client.post(
         COMMANDS, json={"type": "CreateUser", "data": first_body}, headers={"Idempotency-Key": key}
@@ -116,6 +111,4 @@ async def test_one_key_sent_at_once_with_two_requests_runs_only_one(
     ]
     answers = await asyncio.gather(*sent)
     assert sorted(a.status_code for a in answers) == [200, 422], [a.text for a in answers]
-    created = select(events.c.stream_id).where(events.c.data["email"].as_string().in_(emails))
-    async with mysql_engine.connect() as conn:
-        assert len((await conn.execute(created)).scalars().all()) == 1
+    assert len(await users_created_with(mysql_engine, *emails)) == 1

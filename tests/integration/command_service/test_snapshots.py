@@ -10,6 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from command_service.entrypoints.http.app import create_app
 from cqrs_contracts.settings import Settings
+from cqrs_event_store.privacy.cipher import is_sealed
+from cqrs_event_store.privacy.keyring import KeyRing
+from cqrs_event_store.privacy.master_key import master_key_from
 from cqrs_event_store.tables import snapshots
 from tests.integration.command_service.helpers import (
     accept,
@@ -40,12 +43,16 @@ async def test_snapshot_every_3_events_and_decisions_from_snapshot_plus_tail(
         snap = await snapshot_of(mysql_engine, user_id)
         assert snap is not None
         assert (snap.stream_type, snap.version) == ("user", 6)  # the latest multiple of 3
-        assert snap.state == {
+        assert is_sealed(snap.state["name"])
+        assert is_sealed(snap.state["email"])  # personal fields: sealed, as in the events
+        keys = KeyRing(mysql_engine, master_key_from(settings.privacy))
+        assert await keys.reveal_data(snap.state) == {
             "user_id": user_id,
             "name": "Snap Shot",
             "email": email,
             "age": 25,  # the age set by version 6
             "deleted": False,
+            "forgotten": False,
         }
 
         same = {"id": user_id, "name": "Snap Shot", "email": email, "age": 27}

@@ -5,7 +5,11 @@ each command is decided on the state its predecessors leave. Writes are staged a
 by `flush` as one multi-row statement per table. Anything that clashes (a stream
 version, an email claim, an idempotency key, a command id) fails the whole batch with
 `BatchConflictError`: the transaction rolls back and the caller runs each command on its
-own, where a clash is retried or refused for that command alone."""
+own, where a clash is retried or refused for that command alone. So does a data key
+another transaction created first, or one destroyed (a forgotten user).
+
+Data keys are the exception to staging: created and destroyed in the transaction at
+once (a later command of the batch seals with the key an earlier one created)."""
 
 import json
 from datetime import datetime
@@ -15,15 +19,23 @@ from sqlalchemy import delete, select, tuple_
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from command_service.adapters.bulk_sql import BulkInsert
-from command_service.adapters.new_events import change_envelopes
+from command_service.adapters.new_events import change_envelopes, sealed_envelope
 from command_service.adapters.outbox_rows import outbox_row
+from command_service.adapters.write_keys import WriteKeys
 from command_service.adapters.write_session import UPSERT_SNAPSHOT, SqlWriteSession, mysql_code
-from command_service.application.ports import BatchConflictError, CommandRecord, StoredAnswer
+from command_service.application.ports import (
+    BatchConflictError,
+    CommandRecord,
+    ForgottenSubjectError,
+    StoredAnswer,
+    VersionConflictError,
+)
 from command_service.domain.decisions import StreamChange, UniqueClaim
 from command_service.domain.model import Aggregate, evolve
 from cqrs_contracts.envelopes import EventEnvelope, EventMetadata
 from cqrs_event_store import tables as t
 from cqrs_event_store.event_codec import event_row
+from cqrs_event_store.privacy.cipher import DataKey
 from cqrs_event_store.timestamps import naive_utc
 
 MYSQL_UNKNOWN_VARIABLE = 1193
@@ -39,10 +51,18 @@ class SqlBatchSession(SqlWriteSession):
     auto-increment step when a multi-row INSERT is known to get consecutive positions
     (InnoDB's autoinc lock mode 0 or 1), else None: positions are then read back."""
 
-    def __init__(self, conn: Any, topic: str, snapshot_every: int, position_step: int | None):
-        super().__init__(conn, topic, snapshot_every)
+    def __init__(
+        self,
+        conn: Any,
+        topic: str,
+        snapshot_every: int,
+        position_step: int | None,
+        keys: WriteKeys,
+    ):
+        super().__init__(conn, topic, snapshot_every, keys)
         self._position_step = position_step
-        self._events: list[EventEnvelope] = []
+        self._events: list[EventEnvelope] = []  # as stored: sealed
+        self._plain: dict[str, EventEnvelope] = {}  # the same events by id, as decided
         self._snapshots: dict[str, dict[str, Any]] = {}
         self._claims: list[UniqueClaim] = []
         self._releases: list[UniqueClaim] = []
@@ -65,13 +85,24 @@ class SqlBatchSession(SqlWriteSession):
         for change in changes:
             start = self.version_of(change.stream_id)
             envelopes = change_envelopes(change, start, metadata, now)
-            snapshot = self._snapshot_row(change, start, now)
-            if snapshot is not None:
+            for envelope in envelopes:
+                self._events.append(sealed_envelope(envelope, await self._key_of(envelope, now)))
+                self._plain[envelope.event_id] = envelope
+            if await self._forget(change, now):
+                self._snapshots.pop(change.stream_id, None)
+            elif (snapshot := await self._snapshot_row(change, start, now)) is not None:
                 self._snapshots[change.stream_id] = snapshot
             self._advance(change, start)
             staged += envelopes
-        self._events += staged
         return staged
+
+    async def _key(self, subject: str, now: datetime) -> DataKey:
+        """As a single command's, but a key another transaction created first, or one
+        destroyed, fails the batch: its commands then run (and are refused) alone."""
+        try:
+            return await super()._key(subject, now)
+        except (VersionConflictError, ForgottenSubjectError) as clash:
+            raise BatchConflictError(f"the data key of {subject}: {clash}") from clash
 
     def _advance(self, change: StreamChange, start: int) -> None:
         """What later commands of the batch see of this stream."""
@@ -89,11 +120,11 @@ class SqlBatchSession(SqlWriteSession):
     async def claim(
         self, claims: tuple[UniqueClaim, ...], releases: tuple[UniqueClaim, ...]
     ) -> None:
-        self._releases += releases
-        self._claims += claims
+        self._releases += self._hashed(releases)
+        self._claims += self._hashed(claims)
 
     async def record_command(self, record: CommandRecord) -> None:
-        self._log.append(record)
+        self._log.append(await self._protected(record))
 
     async def remember_answer(self, key: str, answer: StoredAnswer, expires_at: datetime) -> None:
         if key in self._answers:
@@ -102,7 +133,7 @@ class SqlBatchSession(SqlWriteSession):
             "idempotency_key": key,
             "command_id": answer.command_id,
             "http_status": answer.http_status,
-            "response": json.dumps(answer.body),
+            "response": json.dumps(await self._sealed_answer(answer.body)),
             "expires_at": naive_utc(expires_at),
             "fingerprint": answer.fingerprint,
         }
@@ -120,7 +151,7 @@ class SqlBatchSession(SqlWriteSession):
         except IntegrityError as clash:
             raise BatchConflictError(str(clash.orig)) from clash
         finally:
-            self._events, self._snapshots, self._log = [], {}, []
+            self._events, self._plain, self._snapshots, self._log = [], {}, {}, []
             self._claims, self._releases, self._answers = [], [], {}
         return stored
 
@@ -142,9 +173,9 @@ class SqlBatchSession(SqlWriteSession):
         if result is None or result.rowcount == len(rows):
             return
         held = await self._conn.execute(
-            select(t.unique_claims).where(
-                tuple_(t.unique_claims.c.scope, t.unique_claims.c.value).in_(list(owners))
-            )
+            select(t.unique_claims)
+            .where(tuple_(t.unique_claims.c.scope, t.unique_claims.c.value).in_(list(owners)))
+            .with_for_update(read=True)  # the latest rows, not this transaction's snapshot
         )
         if any(owners[(row.scope, row.value)] != row.owner for row in held):
             raise BatchConflictError("a claimed value belongs to another aggregate")
@@ -154,15 +185,16 @@ class SqlBatchSession(SqlWriteSession):
             return {}
         result = await INSERT_EVENTS.execute(self._conn, [event_row(e) for e in self._events])
         positions = await self._positions(result.lastrowid)
-        stored = {
-            e.event_id: e.model_copy(update={"position": positions[e.event_id]})
+        rows = [
+            outbox_row(
+                e.model_copy(update={"position": positions[e.event_id]}),
+                self._topic,
+                naive_utc(e.occurred_at),
+            )
             for e in self._events
-        }
-        await INSERT_OUTBOX.execute(
-            self._conn,
-            [outbox_row(e, self._topic, naive_utc(e.occurred_at)) for e in stored.values()],
-        )
-        return stored
+        ]
+        await INSERT_OUTBOX.execute(self._conn, rows)
+        return {i: e.model_copy(update={"position": positions[i]}) for i, e in self._plain.items()}
 
     async def _positions(self, first: int | None) -> dict[str, int]:
         if self._position_step is not None and first:

@@ -1,4 +1,5 @@
-"""Read side of the write store: the command log and the event list, paginated."""
+"""Read side of the write store: the command log and the event list, paginated, their
+personal fields revealed with the data keys (erased once a key is destroyed)."""
 
 import base64
 import json
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_event_store import tables as t
 from cqrs_event_store.event_codec import envelope_from_row
+from cqrs_event_store.privacy.keyring import KeyRing
 from cqrs_event_store.timestamps import naive_utc, utc
 
 
@@ -80,14 +82,23 @@ def command_json(row: Any) -> dict[str, Any]:
 
 
 class LogReader:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, keys: KeyRing) -> None:
         self._engine = engine
+        self._keys = keys
 
     async def command(self, command_id: str) -> dict[str, Any] | None:
         query = select(t.command_log).where(t.command_log.c.command_id == command_id)
         async with self._engine.connect() as conn:
             row = (await conn.execute(query)).first()
-        return command_json(row) if row else None
+        return await self._revealed(command_json(row)) if row else None
+
+    async def _revealed(self, command: dict[str, Any]) -> dict[str, Any]:
+        """A logged command with its request's sealed fields opened (or erased)."""
+        request = command["request"]
+        data = request.get("data") if isinstance(request, dict) else None
+        if not isinstance(data, dict):
+            return command
+        return command | {"request": request | {"data": await self._keys.reveal_data(data)}}
 
     async def commands(self, where: CommandFilter, limit: int, cursor: str | None) -> Page:
         """Newest first; the cursor is the (received_at, command_id) of the last item."""
@@ -118,7 +129,7 @@ class LogReader:
         )
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        items = [command_json(r) for r in rows[:limit]]
+        items = [await self._revealed(command_json(r)) for r in rows[:limit]]
         more = len(rows) > limit
         last = rows[limit - 1] if more else None
         next_cursor = (
@@ -130,7 +141,7 @@ class LogReader:
         query = select(t.events).where(t.events.c.event_id == event_id)
         async with self._engine.connect() as conn:
             row = (await conn.execute(query)).first()
-        return envelope_from_row(row) if row else None
+        return (await self._keys.reveal([envelope_from_row(row)]))[0] if row else None
 
     async def events(self, where: EventFilter, limit: int, cursor: str | None) -> Page:
         """In global position order; the cursor is the last position returned."""
@@ -150,6 +161,7 @@ class LogReader:
         query = select(t.events).where(*conditions).order_by(c.position).limit(limit + 1)
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        items = [envelope_from_row(r).model_dump(mode="json") for r in rows[:limit]]
+        envelopes = await self._keys.reveal([envelope_from_row(r) for r in rows[:limit]])
+        items = [e.model_dump(mode="json") for e in envelopes]
         next_cursor = encode_cursor(rows[limit - 1].position) if len(rows) > limit else None
         return Page(items, next_cursor)

@@ -1,5 +1,5 @@
 """The MySQL write store: opens the transactions of single commands and of batches
-(group commit), finds and records idempotent answers."""
+(group commit), finds and records idempotent answers (revealing the events they carry)."""
 
 import json
 from collections.abc import AsyncIterator
@@ -12,6 +12,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from command_service.adapters.batch_session import SqlBatchSession, position_step
+from command_service.adapters.private_records import revealed_answer
+from command_service.adapters.write_keys import WriteKeys
 from command_service.adapters.write_session import (
     MYSQL_DEADLOCK,
     MYSQL_LOCK_WAIT_TIMEOUT,
@@ -23,6 +25,7 @@ from command_service.application.ports import (
     StoredAnswer,
     VersionConflictError,
 )
+from cqrs_contracts.settings import PrivacySettings
 from cqrs_event_store import tables as t
 from cqrs_event_store.timestamps import naive_utc
 from cqrs_http.telemetry import span_under
@@ -33,10 +36,18 @@ DB_ATTRIBUTES = {"db.system": "mysql", "db.operation": "transaction"}
 class SqlWriteStore:
     """Opens write transactions; retryable MySQL clashes surface as VersionConflictError."""
 
-    def __init__(self, engine: AsyncEngine, topic: str, snapshot_every: int) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        topic: str,
+        snapshot_every: int,
+        keys: WriteKeys | None = None,
+    ) -> None:
+        """`keys` default to the configuration's defaults (the development master key)."""
         self._engine = engine
         self._topic = topic
         self._snapshot_every = snapshot_every
+        self.keys = keys or WriteKeys.from_settings(PrivacySettings())
         self._position_step: int | bool | None = False  # False: not asked yet
 
     @asynccontextmanager
@@ -45,7 +56,7 @@ class SqlWriteStore:
         try:
             with span_under("event_store.append", None, SpanKind.CLIENT, DB_ATTRIBUTES):
                 async with self._engine.begin() as conn:
-                    yield SqlWriteSession(conn, self._topic, self._snapshot_every)
+                    yield SqlWriteSession(conn, self._topic, self._snapshot_every, self.keys)
         except DBAPIError as error:
             if mysql_code(error) in (MYSQL_DEADLOCK, MYSQL_LOCK_WAIT_TIMEOUT):
                 raise VersionConflictError("(deadlock)", -1) from error
@@ -60,7 +71,9 @@ class SqlWriteStore:
                     if self._position_step is False:
                         self._position_step = await position_step(conn)
                     step = self._position_step
-                    yield SqlBatchSession(conn, self._topic, self._snapshot_every, step or None)
+                    yield SqlBatchSession(
+                        conn, self._topic, self._snapshot_every, step or None, self.keys
+                    )
         except DBAPIError as error:
             if mysql_code(error) in (MYSQL_DEADLOCK, MYSQL_LOCK_WAIT_TIMEOUT):
                 raise BatchConflictError("deadlock") from error
@@ -76,8 +89,7 @@ class SqlWriteStore:
                     )
                 )
             ).first()
-        if row is None:
-            return None
-        return StoredAnswer(
-            row.command_id, row.http_status, json.loads(row.response), row.fingerprint
-        )
+            if row is None:
+                return None
+            body = await revealed_answer(json.loads(row.response), self.keys.session(conn).reveal)
+        return StoredAnswer(row.command_id, row.http_status, body, row.fingerprint)

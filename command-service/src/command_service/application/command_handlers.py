@@ -38,6 +38,10 @@ async def delete_user(s: WriteSession, cmd: Any, ctx: d.Context) -> d.Decision:
     return d.delete_user(cmd, await _user(s, cmd.user_id), ctx)
 
 
+async def forget_user(s: WriteSession, cmd: Any, ctx: d.Context) -> d.Decision:
+    return d.forget_user(cmd, await _user(s, cmd.user_id), ctx)
+
+
 async def create_order(s: WriteSession, cmd: Any, ctx: d.Context) -> d.Decision:
     return d.create_order(cmd, await _user(s, cmd.user_id), ctx)
 
@@ -74,12 +78,14 @@ class CommandSpec:
     handler: Handler
     target: tuple[str, str] | None  # (stream type, data field naming its id); None: a new stream
     check: DataCheck | None = None  # a declared command's JSON Schema, instead of config rules
+    admin_only: bool = False  # refused (403) to a caller without the admin role
 
 
 BUILT_IN: dict[str, CommandSpec] = {
     "CreateUser": CommandSpec(c.CreateUser, create_user, None),
     "UpdateUser": CommandSpec(c.UpdateUser, update_user, ("user", "user_id")),
     "DeleteUser": CommandSpec(c.DeleteUser, delete_user, ("user", "user_id")),
+    "ForgetUser": CommandSpec(c.ForgetUser, forget_user, ("user", "user_id"), admin_only=True),
     "CreateOrder": CommandSpec(c.CreateOrder, create_order, None),
     "UpdateOrder": CommandSpec(c.UpdateOrder, update_order, ("order", "order_id")),
     "CancelOrder": CommandSpec(c.CancelOrder, cancel_order, ("order", "order_id")),

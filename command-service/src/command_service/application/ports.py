@@ -25,8 +25,17 @@ class ClaimTakenError(Exception):
     """A unique value (an email) already belongs to another aggregate."""
 
     def __init__(self, claim: UniqueClaim) -> None:
-        super().__init__(f"{claim.scope} {claim.value!r} is taken")
+        super().__init__(f"a {claim.scope} claim is taken")  # never the (personal) value
         self.claim = claim
+
+
+class ForgottenSubjectError(Exception):
+    """The person asked to be forgotten: their data key is destroyed, and nothing of
+    theirs is written again."""
+
+    def __init__(self, subject: str) -> None:
+        super().__init__(f"user {subject} was forgotten")
+        self.subject = subject
 
 
 class DuplicateKeyError(Exception):

@@ -19,6 +19,7 @@ from command_service.application.ports import (
     CommandListener,
     CommandRecord,
     DuplicateKeyError,
+    ForgottenSubjectError,
     StoredAnswer,
     VersionConflictError,
     WriteSession,
@@ -40,6 +41,7 @@ class Caller:
     actor: str | None = None
     idempotency_key: str | None = None
     traceparent: str | None = None
+    admin: bool = False  # holds the admin role (or auth is off): may send admin-only types
 
 
 class RejectedError(Exception):
@@ -237,6 +239,9 @@ class CommandService:
 
     def _prepare(self, request: CommandRequest, caller: Caller, job: _Refusable) -> _Job:
         spec = self._spec(request.type)
+        if spec.admin_only and not caller.admin:
+            message = f"command type {request.type!r} needs the admin role"
+            raise RejectedError(403, ErrorCode.FORBIDDEN, message, type=request.type)
         cqrs = self.settings.cqrs
         rules = cqrs.validation_rules if cqrs.validation_enabled else None
         command, errors = parse_command(spec, request.data, rules)
@@ -304,10 +309,15 @@ class CommandService:
             decision = await self._decide(session, job, now)
             try:
                 await session.claim(decision.claims, decision.releases)
-            except ClaimTakenError as taken:
-                message = f"{taken.claim.value} is already in use"
+            except ClaimTakenError as taken:  # the message never echoes the (personal) value
+                message = "this email is already in use"
                 raise RejectedError(409, ErrorCode.EMAIL_TAKEN, message, field="email") from taken
-            events = await session.append(decision.changes, job.metadata, now)
+            try:
+                events = await session.append(decision.changes, job.metadata, now)
+            except ForgottenSubjectError as gone:  # a key destroyed without its event
+                message = f"user {gone.subject} was forgotten"
+                code = ErrorCode.USER_FORGOTTEN
+                raise RejectedError(410, code, message, id=gone.subject) from gone
             answer = _accepted(job.record.command_id, decision, events)
             ids = [e.event_id for e in events]
             done = _finish(

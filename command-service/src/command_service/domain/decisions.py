@@ -5,7 +5,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from command_service.domain.errors import InvalidCommandError, NotFoundError, RuleBrokenError
+from command_service.domain.errors import (
+    ForgottenError,
+    InvalidCommandError,
+    NotFoundError,
+    RuleBrokenError,
+)
 from command_service.domain.model import Order, Payment, User
 from cqrs_contracts import commands as cmd
 from cqrs_contracts.errors import ErrorCode
@@ -18,6 +23,7 @@ from cqrs_contracts.events import (
     PaymentRefunded,
     UserCreated,
     UserDeleted,
+    UserForgotten,
     UserUpdated,
 )
 from cqrs_contracts.money import Currency, OrderStatus, PaymentMethod, PaymentStatus
@@ -92,9 +98,17 @@ def _method(value: str) -> PaymentMethod:
     return PaymentMethod(value)
 
 
-def _live_user(user: User | None, user_id: str) -> User:
+def _known_user(user: User | None, user_id: str) -> User:
+    """The user, unless they never were or were forgotten (deleted ones count)."""
     if user is None:
         raise NotFoundError("user", user_id)
+    if user.forgotten:
+        raise ForgottenError(user_id)
+    return user
+
+
+def _live_user(user: User | None, user_id: str) -> User:
+    user = _known_user(user, user_id)
     if user.deleted:
         raise RuleBrokenError(ErrorCode.USER_DELETED, f"user {user_id} is deleted")
     return user
@@ -146,6 +160,15 @@ def delete_user(c: cmd.DeleteUser, user: User | None, ctx: Context) -> Decision:
     current = _live_user(user, c.user_id)
     event = UserDeleted(user_id=c.user_id, deleted_at=ctx.now)
     releases = (email_claim(current.email, c.user_id),)
+    return Decision(c.user_id, _one("user", c.user_id, event), releases=releases)
+
+
+def forget_user(c: cmd.ForgetUser, user: User | None, ctx: Context) -> Decision:
+    """Forget a user, deleted or not: their email is free again (a deleted user's was
+    freed by the deletion); the adapter destroys their data key with the event."""
+    current = _known_user(user, c.user_id)
+    event = UserForgotten(user_id=c.user_id, updated_at=ctx.now)
+    releases = () if current.deleted else (email_claim(current.email, c.user_id),)
     return Decision(c.user_id, _one("user", c.user_id, event), releases=releases)
 
 

@@ -32,3 +32,12 @@ class InvalidCommandError(DomainError):
     """The command lacks what the model needs (when config validation is off)."""
 
     status = 422
+
+
+class ForgottenError(DomainError):
+    """The user asked to be forgotten: gone for good, nothing more is done on them."""
+
+    status = 410
+
+    def __init__(self, user_id: str) -> None:
+        super().__init__(ErrorCode.USER_FORGOTTEN, f"user {user_id} was forgotten", id=user_id)

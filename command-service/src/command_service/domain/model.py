@@ -12,9 +12,11 @@ from cqrs_contracts.events import (
     PaymentRefunded,
     UserCreated,
     UserDeleted,
+    UserForgotten,
     UserUpdated,
 )
 from cqrs_contracts.money import OrderStatus, PaymentStatus
+from cqrs_contracts.privacy import ERASED
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class User:
     email: str
     age: int | None
     deleted: bool = False
+    forgotten: bool = False  # asked to be forgotten: their personal data reads as erased
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,8 @@ def _evolve_user(state: User | None, event: EventData) -> User | None:
     match event:
         case UserCreated():
             return User(event.user_id, event.name, event.email, event.age)
+        case UserForgotten() if state is not None:  # an update too: before that case
+            return replace(state, name=ERASED, email=ERASED, forgotten=True)
         case UserUpdated() if state is not None:
             return replace(
                 state,

@@ -1,4 +1,4 @@
-"""`command-service serve | relay | migrate`."""
+"""`command-service serve | relay | migrate | privacy encrypt-existing`."""
 
 import argparse
 import asyncio
@@ -7,9 +7,11 @@ import contextlib
 from granian import Granian
 from granian.constants import Interfaces
 
-from command_service.bootstrap import build
+from command_service.adapters.encrypt_existing import encrypt_existing
+from command_service.adapters.write_keys import WriteKeys
+from command_service.bootstrap import build, make_engine
 from command_service.migrations import upgrade_to_head
-from cqrs_contracts.settings import load_settings, load_settings_or_exit
+from cqrs_contracts.settings import Settings, load_settings, load_settings_or_exit
 from cqrs_http.logs import configure, dict_config
 
 
@@ -23,6 +25,15 @@ async def _relay_forever() -> None:
         await container.engine.dispose()
 
 
+async def _encrypt_existing(settings: Settings, batch: int) -> None:
+    engine = make_engine(settings)
+    try:
+        counts = await encrypt_existing(engine, WriteKeys.from_settings(settings.privacy), batch)
+    finally:
+        await engine.dispose()
+    print(" ".join(f"{table}={n}" for table, n in counts.items()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="command-service")
     sub = parser.add_subparsers(dest="what", required=True)
@@ -32,11 +43,19 @@ def main() -> None:
     serve.add_argument("--workers", type=int)
     sub.add_parser("relay", help="run only the outbox relay")
     sub.add_parser("migrate", help="apply the event-store migrations")
+    privacy = sub.add_parser("privacy", help="personal data: crypto-shredding tasks")
+    task = privacy.add_subparsers(dest="task", required=True)
+    encrypt = task.add_parser(
+        "encrypt-existing", help="seal the personal data written before sealing (idempotent)"
+    )
+    encrypt.add_argument("--batch", type=int, default=500, help="rows per transaction")
     args = parser.parse_args()
     settings = load_settings_or_exit()  # a bad key: one line and status 1, no traceback
     configure(settings.logging, "command-service")
     if args.what == "migrate":
         upgrade_to_head(settings.database.mysql.url())
+    elif args.what == "privacy":
+        asyncio.run(_encrypt_existing(settings, args.batch))
     elif args.what == "relay":
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(_relay_forever())

@@ -13,7 +13,7 @@ from command_service.adapters.log_reader import CommandFilter, LogReader
 from command_service.adapters.metrics import count_command
 from command_service.application.service import Caller, CommandService
 from cqrs_contracts.envelopes import CommandRequest
-from cqrs_http.auth import READER, WRITER, actor
+from cqrs_http.auth import READER, WRITER, Principal, actor
 from cqrs_http.errors import parsed
 from cqrs_http.logs import bind_command
 from cqrs_http.telemetry import traceparent_now
@@ -39,6 +39,7 @@ class CommandController(Controller):
             actor=actor(request),
             idempotency_key=request.headers.get("idempotency-key"),
             traceparent=traceparent_now() or request.headers.get("traceparent"),
+            admin=_is_admin(request),
         )
         started = time.perf_counter()
         answer = await commands.execute(command, caller)
@@ -70,3 +71,11 @@ class CommandController(Controller):
     ) -> dict[str, Any]:
         page = await reader.commands(CommandFilter(type, status, since, until), limit, cursor)
         return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+def _is_admin(request: Request[Any, Any, Any]) -> bool:
+    """Whether the caller may send admin-only command types (all may with auth off)."""
+    if not request.app.state.get("auth_enabled", False):
+        return True
+    user = request.scope.get("user")
+    return isinstance(user, Principal) and user.can("admin")
