@@ -15,6 +15,7 @@ from projector.application.delivery import DeliveryLoop
 from projector.webhooks.application.delivery import RetryPolicy, WebhookDelivery
 from projector.webhooks.application.handlers import EventHandler
 from projector.webhooks.entrypoints.consumer import WebhookProcessor, delivery_config
+from tests.unit.projector.fakes import plain_forgetting
 from tests.unit.webhooks.helpers import (
     FakeHandlers,
     FakeOutcomes,
@@ -65,7 +66,7 @@ async def rig(*handlers: EventHandler) -> Rig:
     config = delivery_config(settings)
     loop: DeliveryLoop[EventEnvelope] = DeliveryLoop(
         consumer,
-        WebhookProcessor(delivery),
+        WebhookProcessor(delivery, plain_forgetting()),
         config,
         sleep=sleep,
         clock=lambda: 0.0,
