@@ -171,3 +171,19 @@ async def test_a_failing_erasure_retries_the_forgetting_event() -> None:
     assert len(calls) == 4
     assert r.erasure.erased == [uid]
     assert r.topic.dead_letters == []
+
+
+async def test_a_poison_event_is_dead_lettered_as_kafka_carried_it_sealed() -> None:
+    r = await rig()
+    uid = str(uuid.uuid4())
+    key = data_key("k", uid, new_material())
+    r.keys.keys["k"] = key
+    poison = user_event(uid, 1, "UserCreated", {"name": "Ada", "email": "ada@example.com"}, key)
+    r.publish(poison)  # no created_at: breaks the UserCreated contract once revealed
+
+    await r.loop.step()
+
+    ((message, error),) = r.topic.dead_letters
+    assert "created_at" in error
+    assert message.value == poison.model_dump_json().encode()
+    assert b"Ada" not in (message.value or b"")
