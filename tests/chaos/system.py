@@ -7,9 +7,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from cqrs_contracts.settings import Settings
 from tests.support.processes import BIN, ServiceProcess
 from tests.support.services import Endpoints
-from tests.support.settings import settings_env
+from tests.support.settings import settings_env, settings_for
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class System:
 
     def __init__(self, env: dict[str, str], logs: Path) -> None:
         logs.mkdir(parents=True, exist_ok=True)
+        self.env = env
         self.processes: dict[str, ServiceProcess] = {
             "command-service": ServiceProcess("command-service", env, logs / "command.log"),
             "relay": RelayProcess("command-service", env, logs / "relay.log"),
@@ -79,6 +81,12 @@ class System:
 
     def __getitem__(self, name: str) -> ServiceProcess:
         return self.processes[name]
+
+    @property
+    def settings(self) -> Settings:
+        """The settings every process runs with (its config file and environment): the
+        audit reveals the event store with the same master key."""
+        return settings_for(self.env)
 
     @property
     def command_url(self) -> str:

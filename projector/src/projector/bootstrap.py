@@ -11,6 +11,8 @@ from sqlalchemy.ext import asyncio as sqlalchemy_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cqrs_contracts.settings import Settings
+from cqrs_event_store.privacy.keyring import KeyRing
+from cqrs_event_store.privacy.master_key import master_key_from
 from cqrs_event_store.reader import EventReader
 from cqrs_http.shutdown import bounded
 from cqrs_http.telemetry import install_tracing
@@ -18,8 +20,10 @@ from cqrs_read_store.announce import RedisNotifier
 from cqrs_read_store.codec import make_client
 from cqrs_read_store.writer import ViewStore
 from projector.adapters.consumer_lag import LagReader
+from projector.adapters.erasure import RedisErasure
 from projector.adapters.rebuild_control import RebuildControl
 from projector.application.corrections import Corrections
+from projector.application.forgetting import Forgetting
 from projector.application.projector import Projector
 from projector.application.rebuild import Rebuild, staging_suffix
 from projector.entrypoints.consumer import ProjectionConsumer, projection_consumer
@@ -36,7 +40,8 @@ class Container:
     redis: Redis
     broker: KafkaBroker
     views: ViewStore
-    events: EventReader
+    keys: KeyRing  # the process's one key ring: every reveal, every forget
+    events: EventReader  # revealing: gap filling, rebuilds, the consistency check
     projector: Projector
     corrections: Corrections  # admin corrections: the same writer and announcement
     consumer: ProjectionConsumer  # the projections' delivery loop (started by the app)
@@ -64,7 +69,10 @@ def build(settings: Settings) -> Container:
     )
     broker = KafkaBroker(settings.kafka.bootstrap, client_id="projector")
     views = ViewStore(mongo[settings.database.mongodb.database])
-    events = EventReader(engine)
+    privacy = settings.privacy
+    keys = KeyRing(engine, master_key_from(privacy), privacy.key_cache_ttl)
+    events = EventReader(engine, keys)
+    forgetting = Forgetting(keys, RedisErasure(redis, settings.redis.prefix))
     notifier = RedisNotifier(redis, settings.redis.prefix)
     projector = Projector(
         views=[views],
@@ -79,11 +87,12 @@ def build(settings: Settings) -> Container:
         redis=redis,
         broker=broker,
         views=views,
+        keys=keys,
         events=events,
         projector=projector,
         corrections=Corrections(views, notifier),
-        consumer=projection_consumer(settings, broker, projector),
-        webhooks=build_webhooks(settings, mongo[settings.database.mongodb.database]),
+        consumer=projection_consumer(settings, broker, projector, forgetting),
+        webhooks=build_webhooks(settings, mongo[settings.database.mongodb.database], keys),
         lag=LagReader(settings.kafka.bootstrap, LAG_TIMEOUT_SECONDS),
     )
 

@@ -69,7 +69,9 @@ def build(settings: Settings) -> Container:
     )
     store = ReadStore(db)
     qs = settings.query_service
-    history = EventStoreHistory(history_engine(settings.database.mysql), qs.query_timeout)
+    history = EventStoreHistory(
+        history_engine(settings.database.mysql), qs.query_timeout, settings.privacy
+    )
     past = TimeTravel(
         store=store,
         history=history,

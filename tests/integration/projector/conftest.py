@@ -1,17 +1,20 @@
 """A projector (consumer + admin app) and a command-service, both wired to this run's
-database, topic, read-store database and Redis prefix."""
+database, topic, read-store database and Redis prefix; event stores of their own."""
 
 import uuid
 from collections.abc import AsyncIterator, Callable
 
 import pytest
 from pymongo import AsyncMongoClient
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from cqrs_contracts.settings import Settings
 from cqrs_event_store.reader import EventReader
+from cqrs_event_store.tables import data_keys, events, metadata
 from cqrs_read_store.codec import make_client
 from cqrs_read_store.writer import ViewStore
+from tests.support.services import Endpoints
 
 
 @pytest.fixture
@@ -45,3 +48,22 @@ async def view_stores(projector_settings: Settings) -> AsyncIterator[Callable[[]
     for store in made:
         await store.drop_all()
     await client.close()
+
+
+@pytest.fixture
+async def own_event_store(endpoints: Endpoints, run_id: str) -> AsyncIterator[AsyncEngine]:
+    """An event store of its own, with `events` and `data_keys` as declared: events put
+    here never reach the run's read models (whose consistency tests replay the run's
+    store)."""
+    name = f"cqrs_test_{run_id}_{uuid.uuid4().hex[:6]}"
+    server = create_async_engine(endpoints.mysql_url)
+    async with server.begin() as conn:
+        await conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    engine = create_async_engine(f"{endpoints.mysql_url}/{name}")
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all, tables=[events, data_keys])
+    yield engine
+    await engine.dispose()
+    async with server.begin() as conn:
+        await conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+    await server.dispose()

@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from cqrs_contracts import channels
 from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_contracts.read_models import ReadModel
+from cqrs_contracts.settings import PrivacySettings
 from cqrs_event_store.event_codec import event_row
-from cqrs_event_store.tables import events, metadata
+from cqrs_event_store.tables import data_keys, events, metadata
 from cqrs_read_store.announce import forget_past
 from cqrs_read_store.reader import ReadStore
 from query_service.adapters.cache import ReadCache
@@ -131,7 +132,7 @@ async def history_store(endpoints: Endpoints, run_id: str) -> AsyncIterator[Asyn
         await conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
     engine = create_async_engine(f"{endpoints.mysql_url}/{name}")
     async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all, tables=[events])
+        await conn.run_sync(metadata.create_all, tables=[events, data_keys])
     yield engine
     await engine.dispose()
     async with server.begin() as conn:
@@ -142,7 +143,7 @@ async def history_store(endpoints: Endpoints, run_id: str) -> AsyncIterator[Asyn
 class TestEventStoreHistory(HistoryContract):
     @pytest.fixture
     def history(self, history_store: AsyncEngine) -> EventStoreHistory:
-        return EventStoreHistory(history_store, timeout_s=5.0)
+        return EventStoreHistory(history_store, timeout_s=5.0, privacy=PrivacySettings())
 
     @pytest.fixture
     def append(self, history_store: AsyncEngine) -> Append:
@@ -158,7 +159,7 @@ async def test_a_store_that_does_not_answer_is_history_unavailable() -> None:
     engine = create_async_engine(
         "mysql+aiomysql://cqrs:cqrs_password@127.0.0.1:1/none", connect_args={"connect_timeout": 1}
     )
-    history = EventStoreHistory(engine, timeout_s=3.0)
+    history = EventStoreHistory(engine, timeout_s=3.0, privacy=PrivacySettings())
     with pytest.raises(HistoryUnavailableError):
         await history.event_at("any", 1)
     with pytest.raises(HistoryUnavailableError):

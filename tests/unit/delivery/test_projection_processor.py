@@ -7,6 +7,7 @@ from projector.adapters.memory_consumer import MemoryTopic
 from projector.application.memory_views import MemoryViews
 from projector.application.projector import Projector
 from projector.entrypoints.consumer import ProjectionProcessor
+from tests.unit.projector.fakes import plain_forgetting
 from tests.unit.webhooks.helpers import envelope
 
 
@@ -23,7 +24,7 @@ def test_a_batch_decodes_to_envelopes_and_rejects_what_is_not_one() -> None:
     empty = topic.publish(None, partition=1)
     newer = topic.publish(later.model_dump_json().encode(), partition=1)
     projector = Projector(views=[MemoryViews()], history=NoHistory(), notifier=None)
-    processor = ProjectionProcessor(projector, telemetry=False)
+    processor = ProjectionProcessor(projector, plain_forgetting(), telemetry=False)
 
     batch = processor.decode([good, junk, empty, newer])
 

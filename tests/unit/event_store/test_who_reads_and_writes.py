@@ -1,13 +1,19 @@
 """The event store's format has one owner (`cqrs_event_store`): no service declares a
-table of its own, and the projector only reads, through the package's reader and codec,
-never importing the tables (what a write statement is built from)."""
+table of its own, and the projector only reads, through the package's reader and codec
+(and the key ring that reveals what it reads, with its master key), never importing the
+tables (what a write statement is built from)."""
 
 import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 SERVICES = ("command-service", "projector", "query-service")
-READ_ONLY = ("cqrs_event_store.reader", "cqrs_event_store.event_codec")
+READ_ONLY = (
+    "cqrs_event_store.reader",
+    "cqrs_event_store.event_codec",
+    "cqrs_event_store.privacy.keyring",
+    "cqrs_event_store.privacy.master_key",
+)
 
 
 def sources(service: str) -> dict[str, ast.Module]:

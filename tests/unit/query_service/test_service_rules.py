@@ -1,6 +1,6 @@
 """QueryService rules around a read: disabled, unknown and invalid queries (400 and 422
 shapes), consistency tokens (reached, timed out with what is behind, stale allowed), and
-the query log's record of every answer (none with auditing off)."""
+the query log's record of every answer (none with auditing off), personal values redacted."""
 
 import asyncio
 from collections.abc import Callable
@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from cqrs_contracts.handlers import parse_query_declaration
 from cqrs_contracts.queries import QUERY_TYPES
 from cqrs_contracts.read_models import UserReadModel
+from query_service.queries.redaction import REDACTED, redacted
 from tests.unit.query_service.conftest import World
 
 ANN = UserReadModel(id="u1", name="Ann", versions={"u1": 2})
@@ -146,3 +147,20 @@ async def test_with_auditing_off_nothing_is_logged(world_with: Callable[..., Wor
     assert (await world.ask("GetUser", {"id": "u1"})).status == 200
     assert (await world.ask("Nope")).status == 400
     assert world.log.entries == []
+
+
+async def test_the_log_keeps_no_personal_value_a_query_filtered_by(world: World) -> None:
+    world.read_models.put(ANN)
+    await world.ask("ListUsers", {"email": "ann@example.com", "name": "Ann", "min_age": 30})
+    await world.ask("GetUser", {"id": "u1"})
+
+    listed, got = world.log.entries
+    assert listed["data"] == {"email": REDACTED, "name": REDACTED, "min_age": 30}
+    assert got["data"] == {"id": "u1"}
+    assert "ann" not in str(world.log.entries).lower()
+
+
+def test_personal_values_are_redacted_at_any_depth_and_none_is_kept() -> None:
+    declared = {"params": {"email": {"in": ["a@x.io"]}, "status": "paid"}, "name": None}
+    assert redacted(declared) == {"params": {"email": REDACTED, "status": "paid"}, "name": None}
+    assert redacted([{"name": "Ada"}, 3]) == [{"name": REDACTED}, 3]

@@ -12,9 +12,11 @@ from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_contracts.settings import Settings
 from projector.adapters.memory_consumer import MemoryConsumer, MemoryTopic
 from projector.application.delivery import DeliveryLoop
+from projector.application.forgetting import Forgetting
 from projector.webhooks.application.delivery import RetryPolicy, WebhookDelivery
 from projector.webhooks.application.handlers import EventHandler
 from projector.webhooks.entrypoints.consumer import WebhookProcessor, delivery_config
+from tests.unit.projector.fakes import plain_forgetting
 from tests.unit.webhooks.helpers import (
     FakeHandlers,
     FakeOutcomes,
@@ -50,7 +52,7 @@ class Rig:
         return [h["webhook-id"] for _, _, h in self.receivers.requests]
 
 
-async def rig(*handlers: EventHandler) -> Rig:
+async def rig(*handlers: EventHandler, forgetting: Forgetting | None = None) -> Rig:
     settings = Settings()
     topic = MemoryTopic("events")
     consumer = MemoryConsumer(topic)
@@ -65,7 +67,7 @@ async def rig(*handlers: EventHandler) -> Rig:
     config = delivery_config(settings)
     loop: DeliveryLoop[EventEnvelope] = DeliveryLoop(
         consumer,
-        WebhookProcessor(delivery),
+        WebhookProcessor(delivery, forgetting or plain_forgetting()),
         config,
         sleep=sleep,
         clock=lambda: 0.0,

@@ -5,9 +5,12 @@ topic, in the projector's group, feeding Projector.
 - A batch (whatever has arrived, up to `projector.batch_max_records`) is projected with
   bulk reads and writes (`Projector.handle_batch`); if that fails, one event at a time.
 - A message that is not an event envelope is dead-lettered at once.
-- Transient: the read store, event store or Redis down, a gap the event store cannot
-  fill yet, a document that keeps changing. Anything else is a poison event, sent to
-  `kafka.dlq_topic` after `projector.max_retries` attempts.
+- Every event is revealed before it is projected (the batch's keys in one lookup); a
+  `UserForgotten` one then erases the user's cached copies (projector.application.
+  forgetting). The dead letters keep the message as Kafka carried it: sealed.
+- Transient: the read store, event store or Redis down, a data key not there yet, a gap
+  the event store cannot fill yet, a document that keeps changing. Anything else is a
+  poison event, sent to `kafka.dlq_topic` after `projector.max_retries` attempts.
 - With telemetry on, a consumer span per event under the trace its message carries."""
 
 import time
@@ -20,17 +23,19 @@ from pydantic import ValidationError
 from pymongo.errors import PyMongoError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 
 from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_contracts.settings import Settings
 from cqrs_contracts.topics import HEADER_TRACEPARENT
+from cqrs_event_store.privacy.keyring import MissingDataKeyError
 from cqrs_http.telemetry import recording, start_span_under, traceparent_of
 from projector.adapters.dead_letters import DeadLetterTopic
 from projector.adapters.kafka_consumer import KafkaConsumer
 from projector.adapters.metrics import projected
 from projector.application.consumer import Message
 from projector.application.delivery import Decoded, DeliveryConfig, DeliveryLoop
+from projector.application.forgetting import Forgetting
 from projector.application.projector import (
     ConflictRetriesExhaustedError,
     MissingHistoryError,
@@ -39,7 +44,8 @@ from projector.application.projector import (
 
 TRANSIENT = (
     PyMongoError,
-    OperationalError,
+    SQLAlchemyError,  # the event store (gaps, data keys) down or failing
+    MissingDataKeyError,
     RedisConnectionError,
     RedisTimeoutError,
     MissingHistoryError,
@@ -89,8 +95,9 @@ def _ending(spans: list[Span]) -> Callable[[], None]:
 class ProjectionProcessor:
     transient = TRANSIENT
 
-    def __init__(self, projector: Projector, telemetry: bool) -> None:
+    def __init__(self, projector: Projector, forgetting: Forgetting, telemetry: bool) -> None:
         self._projector = projector
+        self._forgetting = forgetting
         self._telemetry = telemetry
 
     def decode(self, messages: Sequence[Message]) -> Decoded[EventEnvelope]:
@@ -113,20 +120,23 @@ class ProjectionProcessor:
 
     async def process_batch(self, batch: Decoded[EventEnvelope]) -> bool:
         kafka_at = {e.event_id: float(m.timestamp) for m, e in batch.items}
-        envelopes = [e for _, e in batch.items]
+        envelopes = await self._forgetting.reveal([e for _, e in batch.items])
         outcome = await self._projector.handle_batch(
             envelopes, kafka_at=kafka_at, received_at=batch.received_at
         )
+        await self._forgetting.erase_forgotten(envelopes)
         projected(outcome.projected, envelopes)
         return True
 
     async def process(
         self, message: Message, item: EventEnvelope, batch: Decoded[EventEnvelope]
     ) -> bool:
+        revealed = await self._forgetting.reveal([item])
         outcome = await self._projector.handle(
-            item, kafka_at=float(message.timestamp), received_at=batch.received_at
+            revealed[0], kafka_at=float(message.timestamp), received_at=batch.received_at
         )
-        projected(outcome.projected, (item,))
+        await self._forgetting.erase_forgotten(revealed)
+        projected(outcome.projected, revealed)
         return False  # committed with the next throttled commit
 
 
@@ -144,7 +154,7 @@ ProjectionConsumer: TypeAlias = DeliveryLoop[EventEnvelope]
 
 
 def projection_consumer(
-    settings: Settings, broker: KafkaBroker, projector: Projector
+    settings: Settings, broker: KafkaBroker, projector: Projector, forgetting: Forgetting
 ) -> ProjectionConsumer:
     """The projections' delivery loop on Kafka, dead letters through `broker` (started
     before the loop)."""
@@ -156,5 +166,5 @@ def projection_consumer(
         client_id="projector",
         dead_letters=DeadLetterTopic(broker, kafka.dlq_topic),
     )
-    processor = ProjectionProcessor(projector, settings.telemetry.enabled)
+    processor = ProjectionProcessor(projector, forgetting, settings.telemetry.enabled)
     return DeliveryLoop(consumer, processor, delivery_config(settings), name="projector-consumer")

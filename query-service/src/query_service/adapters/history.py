@@ -1,7 +1,9 @@
 """The History port on the event store: `cqrs_event_store.reader.EventReader` over an
 engine of its own (read only; the one module of the query-service that touches the
-event store, as the import-linter contract says). A store that is down or slow answers
-HistoryUnavailableError, so only time travel fails with it."""
+event store, as the import-linter contract says), revealing personal fields with a key
+ring of its own: folded past states show plaintext, or the erased placeholder at every
+version once the user's key is destroyed. A store that is down or slow, or a data key
+not there yet, answers HistoryUnavailableError, so only time travel fails with it."""
 
 import asyncio
 from collections.abc import Awaitable, Collection
@@ -12,7 +14,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from cqrs_contracts.envelopes import EventEnvelope
-from cqrs_contracts.settings import MySQLSettings
+from cqrs_contracts.settings import MySQLSettings, PrivacySettings
+from cqrs_event_store.privacy.keyring import KeyRing, MissingDataKeyError
+from cqrs_event_store.privacy.master_key import master_key_from
 from cqrs_event_store.reader import EventReader
 from query_service.queries.ports import HistoryUnavailableError
 
@@ -31,15 +35,16 @@ def history_engine(mysql: MySQLSettings) -> AsyncEngine:
 
 
 class EventStoreHistory:
-    def __init__(self, engine: AsyncEngine, timeout_s: float) -> None:
+    def __init__(self, engine: AsyncEngine, timeout_s: float, privacy: PrivacySettings) -> None:
         self.engine = engine
-        self._reader = EventReader(engine)
+        keys = KeyRing(engine, master_key_from(privacy), privacy.key_cache_ttl)
+        self._reader = EventReader(engine, keys)
         self._timeout = timeout_s
 
     async def _bounded(self, call: Awaitable[T]) -> T:
         try:
             return await asyncio.wait_for(call, self._timeout)
-        except (SQLAlchemyError, OSError, TimeoutError) as down:
+        except (SQLAlchemyError, OSError, TimeoutError, MissingDataKeyError) as down:
             raise HistoryUnavailableError(f"{type(down).__name__}: {down}"[:300]) from down
 
     async def ping(self) -> None:

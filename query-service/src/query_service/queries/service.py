@@ -26,6 +26,7 @@ from query_service.queries.filters import (
 )
 from query_service.queries.past import PastQueryError, TimeTravel
 from query_service.queries.ports import Cache, Log, ReadModels, Waiter
+from query_service.queries.redaction import redacted
 
 
 class QueryFailedError(Exception):
@@ -285,7 +286,7 @@ class QueryService:
             {
                 "query_id": query_id,
                 "type": request.type,
-                "data": request.data,
+                "data": redacted(request.data),  # never a personal value
                 "actor": actor,
                 "status": answer.status,
                 "source": "cache" if outcome["from_cache"] else "store",

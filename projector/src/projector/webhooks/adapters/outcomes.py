@@ -1,6 +1,8 @@
 """What became of webhook deliveries, in the read store: per-handler counters on the
 handler's own document (`event_handlers`, shared by every replica) and given-up
-deliveries in `webhook_dead_letters`, one per handler and event."""
+deliveries in `webhook_dead_letters`, one per handler and event, each with the event as
+delivered (revealed): when its user is forgotten, their personal values in it are
+overwritten with the erased placeholder (`forget_user`), as the read models are."""
 
 import logging
 from datetime import UTC, datetime
@@ -11,6 +13,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
 from cqrs_contracts.envelopes import EventEnvelope
+from cqrs_contracts.events import PERSONAL_FIELDS
+from cqrs_contracts.privacy import ERASED, SUBJECT_FIELD
 from cqrs_contracts.webhooks import WebhookDeadLetter
 from projector.adapters.metrics import WEBHOOKS
 from projector.webhooks.adapters.registry import HANDLERS
@@ -19,6 +23,7 @@ from projector.webhooks.application.handlers import EventHandler
 log = logging.getLogger("projector.webhooks")
 DEAD_LETTERS = "webhook_dead_letters"
 MAX_ERROR = 2000
+PERSONAL = sorted(frozenset().union(*PERSONAL_FIELDS.values()))
 
 
 class WebhookOutcomes:
@@ -94,6 +99,16 @@ class WebhookOutcomes:
         """A re-drive failed too: the dead letter stays, with this error as its last."""
         update = {"$set": {"last_error": error[:MAX_ERROR]}}
         await self._db[DEAD_LETTERS].update_one({"_id": dead_letter_id}, update)
+
+    async def forget_user(self, user_id: str) -> None:
+        """Erase `user_id`'s personal values in every stored delivery of their events."""
+        dead_letters = self._db[DEAD_LETTERS]
+        for name in PERSONAL:
+            field = f"event.data.{name}"
+            await dead_letters.update_many(
+                {f"event.data.{SUBJECT_FIELD}": user_id, field: {"$type": "string", "$ne": ERASED}},
+                {"$set": {field: ERASED}},
+            )
 
     async def _count(self, handler: EventHandler, update: dict[str, Any]) -> None:
         """Counters are best effort: a read-store hiccup never fails a delivery."""

@@ -10,7 +10,12 @@ projections.
   go with the throttled commits.
 - The read store being down (registrations, dead letters) rewinds the partition to the
   event after a pause (`webhooks.retry_base_delay`), so nothing is skipped.
-- What is not a current event is skipped (the projector dead-letters it)."""
+- What is not a current event is skipped (the projector dead-letters it).
+- Each event is revealed before it is delivered (handlers get plaintext, or the erased
+  placeholder once its user is forgotten); a data key not there yet or the event store
+  down rewinds like the read store down. On a `UserForgotten` event the stored
+  deliveries of that user are erased: every earlier event of theirs (one key, one
+  partition) was delivered or dead-lettered by then."""
 
 import asyncio
 import logging
@@ -20,14 +25,17 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from pymongo.errors import PyMongoError
+from sqlalchemy.exc import SQLAlchemyError
 
 from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_contracts.settings import Settings
 from cqrs_contracts.upcasting import UnknownSchemaVersionError, upcast_envelope
+from cqrs_event_store.privacy.keyring import MissingDataKeyError
 from cqrs_http.shutdown import bounded, stop_tasks
 from projector.adapters.kafka_consumer import KafkaConsumer
 from projector.application.consumer import Message
 from projector.application.delivery import Decoded, DeliveryConfig, DeliveryLoop
+from projector.application.forgetting import Forgetting
 from projector.webhooks.application.delivery import WebhookDelivery
 
 if TYPE_CHECKING:
@@ -59,10 +67,11 @@ def _current(body: bytes | None) -> EventEnvelope | None:
 
 
 class WebhookProcessor:
-    transient = (PyMongoError,)
+    transient = (PyMongoError, SQLAlchemyError, MissingDataKeyError)
 
-    def __init__(self, delivery: WebhookDelivery) -> None:
+    def __init__(self, delivery: WebhookDelivery, forgetting: Forgetting) -> None:
         self._delivery = delivery
+        self._forgetting = forgetting
 
     def decode(self, messages: Sequence[Message]) -> Decoded[EventEnvelope]:
         items = []
@@ -78,8 +87,11 @@ class WebhookProcessor:
     async def process(
         self, message: Message, item: EventEnvelope, batch: Decoded[EventEnvelope]
     ) -> bool:
-        # delivered to some handler (or dead-lettered): committed at once
-        return await self._delivery.deliver(item) > 0
+        (revealed,) = await self._forgetting.reveal([item])
+        delivered = await self._delivery.deliver(revealed)
+        erased = await self._forgetting.erase_forgotten([revealed])
+        # delivered to some handler (or dead-lettered), or erased: committed at once
+        return delivered > 0 or bool(erased)
 
 
 def delivery_config(settings: Settings) -> DeliveryConfig:
@@ -93,9 +105,11 @@ def delivery_config(settings: Settings) -> DeliveryConfig:
     )
 
 
-def webhook_consumers(delivery: WebhookDelivery, settings: Settings) -> list[WebhookConsumer]:
+def webhook_consumers(
+    delivery: WebhookDelivery, forgetting: Forgetting, settings: Settings
+) -> list[WebhookConsumer]:
     """One delivery loop per partition, each with its own consumer in the group."""
-    processor = WebhookProcessor(delivery)
+    processor = WebhookProcessor(delivery, forgetting)
     config = delivery_config(settings)
     return [
         DeliveryLoop(
