@@ -85,6 +85,9 @@ async def test_past_states_show_plaintext_then_erased_at_every_version(store: As
     forgot = UserForgotten(user_id=uid, updated_at=NOW).model_dump(mode="json")
     await append(store, user_event(uid, 3, "UserForgotten", key, **forgot))
 
+    # the replica that read the key before the forget reads it afresh: erased at once
+    again = await alive.of_streams([uid], limit=10)
+    assert {e.data["name"] for e in again} == {ERASED}
     fresh = EventStoreHistory(store, timeout_s=5.0, privacy=PRIVACY)  # a replica, no cache
     past = await fresh.of_streams([uid], limit=10)
     assert [(e.data["name"], e.data.get("email")) for e in past] == [

@@ -1,7 +1,7 @@
 """The History port on the event store: `cqrs_event_store.reader.EventReader` over an
 engine of its own (read only; the one module of the query-service that touches the
 event store, as the import-linter contract says), revealing personal fields with a key
-ring of its own: folded past states show plaintext, or the erased placeholder at every
+ring of its own, read afresh for each question: folded past states show plaintext, or the erased placeholder at every
 version once the user's key is destroyed. A store that is down or slow, or a data key
 not there yet, answers HistoryUnavailableError, so only time travel fails with it."""
 
@@ -37,7 +37,9 @@ def history_engine(mysql: MySQLSettings) -> AsyncEngine:
 class EventStoreHistory:
     def __init__(self, engine: AsyncEngine, timeout_s: float, privacy: PrivacySettings) -> None:
         self.engine = engine
-        keys = KeyRing(engine, master_key_from(privacy), privacy.key_cache_ttl)
+        # no key is reused across questions (ttl 0): nothing tells a query replica that a
+        # user was forgotten, and a fold with a destroyed key must read as erased at once
+        keys = KeyRing(engine, master_key_from(privacy), ttl=0)
         self._reader = EventReader(engine, keys)
         self._timeout = timeout_s
 
