@@ -72,7 +72,7 @@ async def mariadb_hits(mysql_url: str, database: str, secrets: Secrets) -> dict[
             names = list(tables)
             assert {"events", "outbox", "unique_claims", "command_log", "data_keys"} <= set(names)
             for table in names:
-                rows = await conn.execute(text(f"SELECT * FROM `{table}`"))  # noqa: S608
+                rows = await conn.execute(text(f"SELECT * FROM `{table}`"))
                 blob = b"\n".join(_as_bytes(v) for row in rows for v in row)
                 if found := secrets.found_in(blob):
                     hits[f"mariadb {table}"] = found
@@ -126,7 +126,7 @@ async def redis_hits(url: str, prefix: str, secrets: Secrets) -> dict[str, list[
     hits: dict[str, list[str]] = {}
     try:
         async for key in redis.scan_iter(match=f"{prefix}:*", count=1000):
-            kind = (await redis.type(key)).decode()
+            kind = _as_bytes(await redis.type(key)).decode()
             if kind == "string":
                 values: list[Any] = [await redis.get(key)]
             elif kind == "hash":
@@ -138,12 +138,12 @@ async def redis_hits(url: str, prefix: str, secrets: Secrets) -> dict[str, list[
             elif kind == "zset":
                 values = await redis.zrange(key, 0, -1)
             elif kind == "stream":
-                values = await redis.xrange(key)
+                values = list(await redis.xrange(key) or [])
             else:
                 continue
             blob = _as_bytes(key) + b"\n" + b"\n".join(_as_bytes(v) for v in values)
             if found := secrets.found_in(blob):
-                hits[f"redis {key.decode()}"] = found
+                hits[f"redis {_as_bytes(key).decode()}"] = found
     finally:
         await redis.aclose()
     return hits
