@@ -230,7 +230,9 @@ async def test_after_forget_user_no_byte_of_the_name_or_email_is_left_anywhere(
 
     await eventually(nothing_left, timeout=30, interval=1, what="no byte of the user left")
     # the claim is released: the email can be registered again by someone new
-    again = await command(gateway, "CreateUser", name="Someone Else", email=secrets.emails[1])
+    again = await command(
+        gateway, "CreateUser", name="Someone Else", email=secrets.emails[1], age=30
+    )
     assert again["aggregate_id"] != user
     refused = await gateway.post(
         COMMANDS, json={"type": "UpdateUser", "data": {"user_id": user, "age": 42}}

@@ -77,7 +77,9 @@ def build(settings: Settings) -> Container:
         relay=relay,
         commands=commands,
         importer=EventImporter(store, settings.cqrs.supported_event_types),
-        reader=LogReader(engine, KeyRing(engine, master, ttl)),
+        # the events and commands APIs read keys afresh (ttl 0): a user forgotten through
+        # another replica must read as erased at once, and these reads are not hot paths
+        reader=LogReader(engine, KeyRing(engine, master, ttl=0)),
         redis=Redis.from_url(
             settings.redis.url,
             socket_timeout=settings.redis.socket_timeout,

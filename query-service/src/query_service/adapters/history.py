@@ -3,7 +3,8 @@ engine of its own (read only; the one module of the query-service that touches t
 event store, as the import-linter contract says), revealing personal fields with a key
 ring of its own, read afresh for each question: folded past states show plaintext, or
 the erased placeholder at every version once the user's key is destroyed. A store that
-is down or slow, or a data key not there yet, answers HistoryUnavailableError, so only time travel fails with it."""
+is down or slow, or a data key not there yet, answers HistoryUnavailableError, so only
+time travel fails with it."""
 
 import asyncio
 from collections.abc import Awaitable, Collection
