@@ -1,7 +1,9 @@
 """Envelopes built the way the event store builds them, and typed events with defaults.
 
 `Log` appends events like the store: each stream gets versions 1, 2, ... and every
-event the next global position; `fold` applies a log to one read model with `project`."""
+event the next global position; `fold` applies a log to one read model with `project`
+(`stored=True`: the document goes through the read store's precision after each event,
+as a live projector reads it back between batches)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from cqrs_contracts.events import (
     UserUpdated,
 )
 from cqrs_contracts.read_models import ReadModel
+from cqrs_read_store.precision import as_stored
 from cqrs_read_store.projections.registry import BY_NAME, project
 
 T0 = datetime(2024, 5, 17, 12, 0, 0, tzinfo=UTC)
@@ -78,13 +81,15 @@ class Log:
         return [e for e, _ in self.entries]
 
 
-def fold(model: type[M], doc_id: str, entries: list[Entry]) -> M | None:
+def fold(model: type[M], doc_id: str, entries: list[Entry], *, stored: bool = False) -> M | None:
     """The document after every entry that targets it, applied with `project`."""
     projection = BY_NAME[model.NAME]
     doc: ReadModel | None = None
     for env, event in entries:
         if doc_id in projection.targets(event):
             doc = project(projection, doc, doc_id, env, event)
+            if stored and doc is not None:
+                doc = as_stored(doc)
     assert doc is None or isinstance(doc, model), doc
     return doc
 

@@ -3,7 +3,9 @@
 from decimal import Decimal
 
 from cqrs_contracts.read_models import OrderPaymentReadModel, PaymentSummary
+from cqrs_read_store.precision import as_stored
 from tests.unit.projections.helpers import (
+    T0,
     Log,
     at,
     fold,
@@ -112,3 +114,21 @@ def test_a_payment_before_the_order_created_event_makes_the_document_then_it_is_
     assert (doc.paid, doc.refunded, doc.balance) == (Decimal("25"), Decimal("0"), Decimal("75"))
     assert [p.payment_id for p in doc.payments] == [pid]
     assert doc.versions == {pid: 1, oid: 1}
+
+
+def test_payments_of_one_millisecond_sort_alike_whether_or_not_the_store_cut_their_times() -> None:
+    # as for a user's orders: the live document (read back from the store, times cut to
+    # the millisecond) and a replay (microseconds) must list the payments alike
+    oid, uid, first, second = new_id(), new_id(), new_id(), new_id()
+    log = Log().add(
+        order_created(oid, uid, "100", "EUR"),
+        payment_processed(first, oid, uid, "10", processed_at=T0.replace(microsecond=337_743)),
+        payment_processed(second, oid, uid, "20", processed_at=T0.replace(microsecond=337_004)),
+    )
+
+    live = fold(OrderPaymentReadModel, oid, log.entries, stored=True)
+    replayed = fold(OrderPaymentReadModel, oid, log.entries)
+
+    assert replayed is not None
+    assert live == as_stored(replayed)
+    assert [p.payment_id for p in replayed.payments] == sorted([first, second])

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from cqrs_contracts.read_models import CurrencyTotals, OrderSummary, UserOrderReadModel
+from cqrs_read_store.precision import as_stored
 from tests.unit.projections.helpers import (
     T0,
     Log,
@@ -135,3 +136,22 @@ def test_an_order_before_the_users_created_event_makes_the_document_then_it_is_f
     assert doc.totals == {"INR": CurrencyTotals(orders=1, amount=Decimal("70"))}
     assert (doc.versions, doc.last_position) == ({oid: 1, uid: 1}, 2)
     assert doc.orders[0].created_at == T0
+
+
+def test_orders_of_one_millisecond_sort_alike_whether_or_not_the_store_cut_their_times() -> None:
+    # The live projector reads the document back from the read store (times cut to the
+    # millisecond) between batches; a replay folds it in memory (microseconds). Both must
+    # list two orders of the same millisecond alike (the kill -9 chaos run caught this).
+    uid, first, second = new_id(), new_id(), new_id()
+    log = Log().add(
+        user_created(uid),
+        order_created(first, uid, created_at=T0.replace(microsecond=337_743)),
+        order_created(second, uid, created_at=T0.replace(microsecond=337_004)),
+    )
+
+    live = fold(UserOrderReadModel, uid, log.entries, stored=True)
+    replayed = fold(UserOrderReadModel, uid, log.entries)
+
+    assert replayed is not None
+    assert live == as_stored(replayed)
+    assert [o.order_id for o in replayed.orders] == sorted([first, second])

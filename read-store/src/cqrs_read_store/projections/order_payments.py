@@ -1,6 +1,7 @@
 """OrderPaymentReadModel: an order (order stream) with its payments (their payment
 streams); paid, refunded and balance derived from the payment list."""
 
+from datetime import datetime
 from decimal import Decimal
 
 from cqrs_contracts.events import (
@@ -12,6 +13,7 @@ from cqrs_contracts.events import (
     PaymentRefunded,
 )
 from cqrs_contracts.read_models import OrderPaymentReadModel, PaymentSummary
+from cqrs_read_store.precision import to_millisecond
 
 
 def _settle(doc: OrderPaymentReadModel, payments: list[PaymentSummary]) -> OrderPaymentReadModel:
@@ -25,6 +27,13 @@ def _settle(doc: OrderPaymentReadModel, payments: list[PaymentSummary]) -> Order
             "balance": doc.amount - (paid - refunded),
         }
     )
+
+
+def _by_processing(payment: PaymentSummary) -> tuple[bool, datetime | None, str]:
+    """Processing time as the read store keeps it (milliseconds), then id: a replay in
+    memory and a live document read back from the store order the same payments alike."""
+    processed = payment.processed_at
+    return processed is None, to_millisecond(processed) if processed else None, payment.payment_id
 
 
 def _payment_event(doc: OrderPaymentReadModel, event: EventData) -> OrderPaymentReadModel:
@@ -45,7 +54,7 @@ def _payment_event(doc: OrderPaymentReadModel, event: EventData) -> OrderPayment
         case _:
             return doc
     payments = [p for p in doc.payments if p.payment_id != summary.payment_id] + [summary]
-    payments.sort(key=lambda p: (p.processed_at is None, p.processed_at, p.payment_id))
+    payments.sort(key=_by_processing)
     return _settle(doc, payments)
 
 

@@ -1,6 +1,8 @@
 """UserOrderReadModel: a user (user stream) with their orders (every order stream of
 that user), with counts and totals per currency derived from the order list."""
 
+from datetime import datetime
+
 from cqrs_contracts.events import (
     EventData,
     OrderCancelled,
@@ -11,6 +13,7 @@ from cqrs_contracts.events import (
     UserUpdated,
 )
 from cqrs_contracts.read_models import CurrencyTotals, OrderSummary, UserOrderReadModel
+from cqrs_read_store.precision import to_millisecond
 
 
 def _totals(orders: list[OrderSummary]) -> dict[str, CurrencyTotals]:
@@ -26,9 +29,16 @@ def _totals(orders: list[OrderSummary]) -> dict[str, CurrencyTotals]:
     return totals
 
 
+def _by_creation(order: OrderSummary) -> tuple[bool, datetime | None, str]:
+    """Creation time as the read store keeps it (milliseconds), then id: a replay in
+    memory and a live document read back from the store order the same orders alike."""
+    created = order.created_at
+    return created is None, to_millisecond(created) if created else None, order.order_id
+
+
 def _with_order(doc: UserOrderReadModel, summary: OrderSummary) -> UserOrderReadModel:
     orders = [o for o in doc.orders if o.order_id != summary.order_id] + [summary]
-    orders.sort(key=lambda o: (o.created_at is None, o.created_at, o.order_id))
+    orders.sort(key=_by_creation)
     return doc.model_copy(
         update={"orders": orders, "order_count": len(orders), "totals": _totals(orders)}
     )
