@@ -20,10 +20,11 @@ _c = events.c
 
 class EventReader:
     """Envelopes at their current schema versions, read from the store at `engine`, with
-    their personal fields revealed by `keys` (erased where the key is destroyed). Without
-    `keys` they are given sealed, as stored: for readers that count, never for folding."""
+    their personal fields revealed by `keys` (erased where the key is destroyed). With
+    `keys=None` they are given sealed, as stored: for readers that count or compare bytes,
+    never for folding (so every caller says which it is: there is no default)."""
 
-    def __init__(self, engine: AsyncEngine, keys: KeyRing | None = None) -> None:
+    def __init__(self, engine: AsyncEngine, keys: KeyRing | None) -> None:
         self._engine = engine
         self._keys = keys
 

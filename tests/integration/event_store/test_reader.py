@@ -44,7 +44,7 @@ async def interleaved(engine: AsyncEngine, *streams: str, versions: int) -> None
 
 
 async def test_an_empty_store_has_position_zero_and_nothing_to_replay(store: AsyncEngine) -> None:
-    reader = EventReader(store)
+    reader = EventReader(store, keys=None)
     assert await reader.max_position() == 0
     assert await reader.count(0, 100) == 0
     assert [page async for page in reader.replay(0, 100, 10)] == []
@@ -56,7 +56,7 @@ async def test_stream_between_gives_the_versions_strictly_inside_in_order(
 ) -> None:
     a, b = str(uuid.uuid4()), str(uuid.uuid4())
     await interleaved(store, a, b, versions=6)
-    reader = EventReader(store)
+    reader = EventReader(store, keys=None)
 
     between = await reader.stream_between(a, 2, 6)
     assert [(e.stream_id, e.version) for e in between] == [(a, 3), (a, 4), (a, 5)]
@@ -68,7 +68,7 @@ async def test_stream_between_gives_the_versions_strictly_inside_in_order(
 
 async def test_max_position_and_count_follow_the_positions(store: AsyncEngine) -> None:
     await interleaved(store, str(uuid.uuid4()), str(uuid.uuid4()), versions=5)
-    reader = EventReader(store)
+    reader = EventReader(store, keys=None)
     newest = await reader.max_position()
     everything = [e async for page in reader.replay(0, newest, 100) for e in page]
 
@@ -81,7 +81,7 @@ async def test_max_position_and_count_follow_the_positions(store: AsyncEngine) -
 
 async def test_replay_pages_by_position_within_the_bounds(store: AsyncEngine) -> None:
     await interleaved(store, str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4()), versions=4)
-    reader = EventReader(store)
+    reader = EventReader(store, keys=None)
     every = [e async for page in reader.replay(0, await reader.max_position(), 1_000) for e in page]
     positions = [e.position or 0 for e in every]
     assert len(positions) == 12
@@ -107,7 +107,7 @@ async def test_what_the_reader_gives_is_at_the_current_schema_version(store: Asy
         occurred_at=datetime.now(UTC),
     )
     await append(store, [v1])
-    reader = EventReader(store)
+    reader = EventReader(store, keys=None)
     [by_stream] = await reader.stream_between(uid, 0, 2)
     [[by_position]] = [page async for page in reader.replay(0, await reader.max_position(), 10)]
     assert by_stream == by_position

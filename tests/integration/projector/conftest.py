@@ -9,7 +9,9 @@ from pymongo import AsyncMongoClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from cqrs_contracts.settings import Settings
+from cqrs_contracts.settings import PrivacySettings, Settings
+from cqrs_event_store.privacy.keyring import KeyRing
+from cqrs_event_store.privacy.master_key import master_key_from
 from cqrs_event_store.reader import EventReader
 from cqrs_event_store.tables import data_keys, events, metadata
 from cqrs_read_store.codec import make_client
@@ -27,9 +29,10 @@ async def event_source(
     mysql_database: str,
     event_store_db: str,  # migrated first
 ) -> AsyncIterator[EventReader]:
-    """A reader of this run's (migrated) event store, as the projector fills gaps."""
+    """A reader of this run's (migrated) event store, as the projector fills gaps: with
+    the keys (the default master key, as the services under test use)."""
     engine = create_async_engine(mysql_database)
-    yield EventReader(engine)
+    yield EventReader(engine, KeyRing(engine, master_key_from(PrivacySettings())))
     await engine.dispose()
 
 

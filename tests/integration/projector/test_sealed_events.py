@@ -64,7 +64,9 @@ class Rig:
         async with self.engine.begin() as conn:
             for e in envelopes:
                 await conn.execute(insert(events).values(**event_row(e)))
-        stored = await stored_events(EventReader(self.engine), *{e.stream_id for e in envelopes})
+        stored = await stored_events(
+            EventReader(self.engine, keys=None), *{e.stream_id for e in envelopes}
+        )
         wanted = {e.event_id for e in envelopes}
         return [e for e in stored if e.event_id in wanted]
 
