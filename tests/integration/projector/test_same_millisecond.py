@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cqrs_contracts.events import EventData, OrderCreated, PaymentProcessed, UserCreated
 from cqrs_contracts.read_models import OrderPaymentReadModel, UserOrderReadModel
@@ -29,8 +29,10 @@ def _new_id() -> str:
     return str(uuid.uuid4())
 
 
-async def _store(mysql_database: str, stream_id: str, event: EventData) -> None:
-    """`event` as version 1 of `stream_id`, appended to the real event store."""
+async def _store(engine: AsyncEngine, stream_id: str, event: EventData) -> None:
+    """`event` as version 1 of `stream_id`, appended to a real event store (one of the
+    test's own: the run's store is replayed by other tests' consistency checks, and these
+    events never reach the run's topic)."""
     row = {
         "event_id": _new_id(),
         "stream_type": event.STREAM_TYPE,
@@ -42,26 +44,23 @@ async def _store(mysql_database: str, stream_id: str, event: EventData) -> None:
         "metadata": {},
         "occurred_at": datetime.now(UTC).replace(tzinfo=None),
     }
-    engine = create_async_engine(mysql_database)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(insert(events).values(**row))
-    finally:
-        await engine.dispose()
+    async with engine.begin() as conn:
+        await conn.execute(insert(events).values(**row))
 
 
 async def test_same_millisecond_orders_and_payments_are_listed_as_a_replay_lists_them(
-    mysql_database: str, event_source: EventReader, view_stores: Callable[[], ViewStore]
+    own_event_store: AsyncEngine, view_stores: Callable[[], ViewStore]
 ) -> None:
+    event_source = EventReader(own_event_store, keys=None)  # nothing sealed here
     uid, first, second, oid = _new_id(), _new_id(), _new_id(), _new_id()
     pay1, pay2 = _new_id(), _new_id()
     user = UserCreated(user_id=uid, name="Ada", email="ada@example.com", age=36, created_at=LATE)
-    await _store(mysql_database, uid, user)
+    await _store(own_event_store, uid, user)
     for order_id, at in ((first, LATE), (second, EARLY), (oid, LATE)):
         order = OrderCreated(
             order_id=order_id, user_id=uid, amount=Decimal(10), currency="EUR", created_at=at
         )
-        await _store(mysql_database, order_id, order)
+        await _store(own_event_store, order_id, order)
     for payment_id, at in ((pay1, LATE), (pay2, EARLY)):
         payment = PaymentProcessed(
             payment_id=payment_id,
@@ -72,7 +71,7 @@ async def test_same_millisecond_orders_and_payments_are_listed_as_a_replay_lists
             method="upi",
             processed_at=at,
         )
-        await _store(mysql_database, payment_id, payment)
+        await _store(own_event_store, payment_id, payment)
     log = await stored_events(event_source, uid, first, second, oid, pay1, pay2)
 
     live = view_stores()
