@@ -3,10 +3,10 @@ document with the read store. Equal means the live projection converged to exact
 what a clean rebuild gives."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Protocol
 
 from cqrs_contracts.read_models import READ_MODELS, ReadModel
+from cqrs_read_store.precision import as_stored
 from projector.application.memory_views import MemoryViews
 from projector.application.projector import Projector
 from projector.application.rebuild import EventLog
@@ -31,17 +31,6 @@ class Report:
         return not (self.missing or self.extra or self.different)
 
 
-def _as_stored(value: Any) -> Any:
-    """The value as the read store keeps it: BSON dates hold milliseconds, not micro."""
-    if isinstance(value, dict):
-        return {k: _as_stored(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_as_stored(v) for v in value]
-    if isinstance(value, datetime):
-        return value.replace(microsecond=value.microsecond // 1000 * 1000)
-    return value
-
-
 async def check(store: AllDocuments, events: EventLog, batch: int = 1000) -> Report:
     reference = MemoryViews()
     replayer = Projector(views=[reference], history=events, notifier=None)
@@ -57,8 +46,8 @@ async def check(store: AllDocuments, events: EventLog, batch: int = 1000) -> Rep
         report.extra += [f"{name}/{i}" for i in sorted(stored_ids - wanted_ids)]
         for doc_id in sorted(wanted_ids & stored_ids):
             stored, _ = await store.load(model, doc_id)
-            want = _as_stored(expected[(name, doc_id)].model_dump())
-            have = _as_stored(stored.model_dump()) if stored else None
+            want = as_stored(expected[(name, doc_id)]).model_dump()
+            have = as_stored(stored).model_dump() if stored else None
             report.documents += 1
             if have != want:
                 report.different.append({"doc": f"{name}/{doc_id}", "store": have, "rebuild": want})
