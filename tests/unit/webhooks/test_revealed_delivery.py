@@ -63,3 +63,16 @@ async def test_an_event_whose_key_is_not_there_yet_is_delivered_later_not_skippe
     await r.loop.step()  # the same event again
     assert [json.loads(b)["data"]["name"] for _, b, _ in r.receivers.requests] == ["Ada"]
     assert r.consumer.commits == [{0: 1}]
+
+
+async def test_an_event_no_handler_wants_costs_no_key_lookup() -> None:
+    key = data_key("k", "u1", new_material())
+    keys = MemoryKeys({"k": key})
+    r = await rig(handler("OrderCreated"), forgetting=Forgetting(keys, MemoryErasure()))
+    data = seal_fields({"user_id": "u1", "name": "Ada"}, {"name"}, key)
+    r.topic.publish(
+        envelope("UserCreated").model_copy(update={"data": data}).model_dump_json().encode()
+    )
+    await r.loop.step()
+    assert r.receivers.requests == []
+    assert keys.lookups == 0

@@ -79,10 +79,20 @@ class WebhookDelivery:
         self._sleep = sleep
         self._clock = clock
 
-    async def deliver(self, envelope: EventEnvelope) -> int:
+    async def deliver(
+        self,
+        envelope: EventEnvelope,
+        reveal: Callable[[EventEnvelope], Awaitable[EventEnvelope]] | None = None,
+    ) -> int:
         """Deliver `envelope` to every handler that wants it (or dead-letter it); how many
-        handlers there were. Raises only when a dead letter could not be stored."""
+        handlers there were. Raises only when a dead letter could not be stored. Handlers
+        are matched by type and time alone, so `reveal` (the personal fields opened) runs
+        only for an event some handler wants: the others cost no key lookup."""
         handlers = await self._handlers.matching(envelope)
+        if not handlers:
+            return 0
+        if reveal is not None:
+            envelope = await reveal(envelope)
         body = body_of(envelope)
         results = await asyncio.gather(
             *(self._deliver_one(h, envelope, body) for h in handlers), return_exceptions=True

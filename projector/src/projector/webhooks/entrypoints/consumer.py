@@ -73,6 +73,10 @@ class WebhookProcessor:
         self._delivery = delivery
         self._forgetting = forgetting
 
+    async def _revealed(self, envelope: EventEnvelope) -> EventEnvelope:
+        (revealed,) = await self._forgetting.reveal([envelope])
+        return revealed
+
     def decode(self, messages: Sequence[Message]) -> Decoded[EventEnvelope]:
         items = []
         for message in messages:
@@ -87,9 +91,9 @@ class WebhookProcessor:
     async def process(
         self, message: Message, item: EventEnvelope, batch: Decoded[EventEnvelope]
     ) -> bool:
-        (revealed,) = await self._forgetting.reveal([item])
-        delivered = await self._delivery.deliver(revealed)
-        erased = await self._forgetting.erase_forgotten([revealed])
+        delivered = await self._delivery.deliver(item, reveal=self._revealed)
+        # the erasure needs only the forgotten user's id, which is never sealed
+        erased = await self._forgetting.erase_forgotten([item])
         # delivered to some handler (or dead-lettered), or erased: committed at once
         return delivered > 0 or bool(erased)
 
