@@ -8,8 +8,8 @@ version, an email claim, an idempotency key, a command id) fails the whole batch
 own, where a clash is retried or refused for that command alone. So does a data key
 another transaction created first, or one destroyed (a forgotten user).
 
-Data keys are the exception to staging: created and destroyed in the transaction at
-once (a later command of the batch seals with the key an earlier one created)."""
+New data keys are staged too (a later command of the batch seals with the key an
+earlier one made) and inserted first by `flush`; a key destroyed is destroyed at once."""
 
 import json
 from datetime import datetime
@@ -44,6 +44,7 @@ INSERT_OUTBOX = BulkInsert(t.outbox)
 INSERT_LOG = BulkInsert(t.command_log)
 CLAIM = BulkInsert(t.unique_claims, ignore=True)
 REMEMBER = BulkInsert(t.idempotency_keys, ignore=True)
+INSERT_KEYS = BulkInsert(t.data_keys)
 
 
 class SqlBatchSession(SqlWriteSession):
@@ -60,6 +61,7 @@ class SqlBatchSession(SqlWriteSession):
         keys: WriteKeys,
     ):
         super().__init__(conn, topic, snapshot_every, keys)
+        self._keys = keys.session(conn, staged=True)  # new keys go in with the flush
         self._position_step = position_step
         self._events: list[EventEnvelope] = []  # as stored: sealed
         self._plain: dict[str, EventEnvelope] = {}  # the same events by id, as decided
@@ -86,7 +88,8 @@ class SqlBatchSession(SqlWriteSession):
             start = self.version_of(change.stream_id)
             envelopes = change_envelopes(change, start, metadata, now)
             for envelope in envelopes:
-                self._events.append(sealed_envelope(envelope, await self._key_of(envelope, now)))
+                key = await self._key_of(envelope, now, fresh=start == 0)
+                self._events.append(sealed_envelope(envelope, key))
                 self._plain[envelope.event_id] = envelope
             if await self._forget(change, now):
                 self._snapshots.pop(change.stream_id, None)
@@ -96,11 +99,11 @@ class SqlBatchSession(SqlWriteSession):
             staged += envelopes
         return staged
 
-    async def _key(self, subject: str, now: datetime) -> DataKey:
+    async def _key(self, subject: str, now: datetime, *, fresh: bool = False) -> DataKey:
         """As a single command's, but a key another transaction created first, or one
         destroyed, fails the batch: its commands then run (and are refused) alone."""
         try:
-            return await super()._key(subject, now)
+            return await super()._key(subject, now, fresh=fresh)
         except (VersionConflictError, ForgottenSubjectError) as clash:
             raise BatchConflictError(f"the data key of {subject}: {clash}") from clash
 
@@ -142,6 +145,7 @@ class SqlBatchSession(SqlWriteSession):
         """Send what is staged, one statement per table; the stored events by id (with
         their positions). Raises BatchConflictError on any clash."""
         try:
+            await INSERT_KEYS.execute(self._conn, self._keys.staged_rows)
             await self._flush_claims()
             stored = await self._flush_events()
             for snapshot in self._snapshots.values():
@@ -153,6 +157,7 @@ class SqlBatchSession(SqlWriteSession):
         finally:
             self._events, self._plain, self._snapshots, self._log = [], {}, {}, []
             self._claims, self._releases, self._answers = [], [], {}
+            self._keys.staged_rows.clear()
         return stored
 
     async def _flush_claims(self) -> None:

@@ -48,8 +48,8 @@ class WriteKeys:
     def from_settings(cls, privacy: PrivacySettings) -> "WriteKeys":
         return cls(master_key_from(privacy), privacy.key_cache_ttl)
 
-    def session(self, conn: AsyncConnection) -> "SessionKeys":
-        return SessionKeys(self, conn)
+    def session(self, conn: AsyncConnection, *, staged: bool = False) -> "SessionKeys":
+        return SessionKeys(self, conn, staged=staged)
 
     def cached(self, *, subject: str = "", key_id: str = "") -> data_keys.StoredKey | None:
         entry = self._by_subject.get(subject) if subject else self._by_id.get(key_id)
@@ -69,17 +69,30 @@ class WriteKeys:
 class SessionKeys:
     """One transaction's keys. Raises ForgottenSubjectError for a subject whose key is
     destroyed, VersionConflictError when another transaction created the subject's key
-    first (retry: the next attempt reads it)."""
+    first (retry: the next attempt reads it).
 
-    def __init__(self, owner: WriteKeys, conn: AsyncConnection) -> None:
+    `staged`: new keys are not inserted at once but kept in `staged_rows`, for a group
+    commit to insert with its other rows in one statement (a clash then fails the batch)."""
+
+    def __init__(self, owner: WriteKeys, conn: AsyncConnection, *, staged: bool = False) -> None:
         self._owner = owner
         self._conn = conn
+        self._staged = staged
+        self.staged_rows: list[dict[str, Any]] = []
         self._mine: dict[str, DataKey | None] = {}  # subject -> created, read or destroyed here
         self._ids: dict[str, DataKey | None] = {}  # key id -> the same keys
 
-    async def for_subject(self, subject: str, now: datetime) -> DataKey:
-        """`subject`'s key: created in this transaction if they have none."""
-        key = self._mine[subject] if subject in self._mine else await self._lookup(subject, now)
+    async def for_subject(self, subject: str, now: datetime, *, fresh: bool = False) -> DataKey:
+        """`subject`'s key: created in this transaction if they have none. `fresh`: the
+        subject's stream has no event yet, so it has no key either and none is looked up
+        (a new user costs one row, not a read and a row)."""
+        if subject in self._mine:
+            key = self._mine[subject]
+        elif fresh:
+            key = await self._create(subject, now)
+            self._keep(subject, key)
+        else:
+            key = await self._lookup(subject, now)
         if key is None:
             raise ForgottenSubjectError(subject)
         return key
@@ -96,6 +109,10 @@ class SessionKeys:
         return key
 
     async def _create(self, subject: str, now: datetime) -> DataKey:
+        if self._staged:
+            key, row = data_keys.new_key(self._owner.master, subject, now)
+            self.staged_rows.append(row)
+            return key
         try:
             return await data_keys.create(self._conn, self._owner.master, subject, now)
         except IntegrityError as raced:  # another transaction created it first

@@ -118,7 +118,8 @@ class SqlWriteSession:
         for change in changes:
             start = self.version_of(change.stream_id)
             for envelope in change_envelopes(change, start, metadata, now):
-                sealed = sealed_envelope(envelope, await self._key_of(envelope, now))
+                key = await self._key_of(envelope, now, fresh=start == 0)
+                sealed = sealed_envelope(envelope, key)
                 position = await self._insert_event(sealed, expected=envelope.version - 1)
                 stored.append(envelope.model_copy(update={"position": position}))
             if await self._forget(change, now):
@@ -128,13 +129,19 @@ class SqlWriteSession:
                 await self._conn.execute(UPSERT_SNAPSHOT, snapshot)
         return stored
 
-    async def _key(self, subject: str, now: datetime) -> DataKey:
+    async def _key(self, subject: str, now: datetime, *, fresh: bool = False) -> DataKey:
         """`subject`'s data key (created in this transaction if they have none)."""
-        return await self._keys.for_subject(subject, now)
+        return await self._keys.for_subject(subject, now, fresh=fresh)
 
-    async def _key_of(self, envelope: EventEnvelope, now: datetime) -> DataKey | None:
+    async def _key_of(
+        self, envelope: EventEnvelope, now: datetime, *, fresh: bool = False
+    ) -> DataKey | None:
+        """The key that seals `envelope` (None: nothing to seal). `fresh`: its stream had
+        no event before this change, so the subject, when it is the stream, has no key."""
         subject = subject_to_seal(envelope.type, envelope.data)
-        return await self._key(subject, now) if subject else None
+        if not subject:
+            return None
+        return await self._key(subject, now, fresh=fresh and subject == envelope.stream_id)
 
     async def _forget(self, change: StreamChange, now: datetime) -> bool:
         """Destroy the data key of each user this change forgets, and their snapshot, in

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -54,21 +55,29 @@ async def fetch(
     ]
 
 
+def new_key(
+    master: MasterKeyProvider, subject: str, now: datetime
+) -> tuple[DataKey, dict[str, Any]]:
+    """A new key for `subject` and the `data_keys` row that stores it (wrapped), for a
+    writer that inserts rows in bulk."""
+    key_id, material = str(uuid.uuid4()), new_material()
+    row = {
+        "key_id": key_id,
+        "subject": subject,
+        "wrapped_key": base64.b64encode(master.wrap(material, subject)).decode(),
+        "master_key_id": master.key_id,
+        "created_at": naive_utc(now),
+    }
+    return data_key(key_id, subject, material), row
+
+
 async def create(
     conn: AsyncConnection, master: MasterKeyProvider, subject: str, now: datetime
 ) -> DataKey:
     """A new key for `subject` (raises IntegrityError if the subject has one)."""
-    key_id, material = str(uuid.uuid4()), new_material()
-    await conn.execute(
-        insert(data_keys).values(
-            key_id=key_id,
-            subject=subject,
-            wrapped_key=base64.b64encode(master.wrap(material, subject)).decode(),
-            master_key_id=master.key_id,
-            created_at=naive_utc(now),
-        )
-    )
-    return data_key(key_id, subject, material)
+    key, row = new_key(master, subject, now)
+    await conn.execute(insert(data_keys).values(**row))
+    return key
 
 
 async def destroy(conn: AsyncConnection, subject: str, now: datetime) -> None:
