@@ -6,16 +6,15 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 from pymongo import AsyncMongoClient
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from cqrs_contracts.settings import PrivacySettings, Settings
 from cqrs_event_store.privacy.keyring import KeyRing
 from cqrs_event_store.privacy.master_key import master_key_from
 from cqrs_event_store.reader import EventReader
-from cqrs_event_store.tables import data_keys, events, metadata
 from cqrs_read_store.codec import make_client
 from cqrs_read_store.writer import ViewStore
+from tests.support.event_stores import own_event_store as own_store
 from tests.support.services import Endpoints
 
 
@@ -59,14 +58,5 @@ async def own_event_store(endpoints: Endpoints, run_id: str) -> AsyncIterator[As
     here never reach the run's read models (whose consistency tests replay the run's
     store)."""
     name = f"cqrs_test_{run_id}_{uuid.uuid4().hex[:6]}"
-    server = create_async_engine(endpoints.mysql_url)
-    async with server.begin() as conn:
-        await conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-    engine = create_async_engine(f"{endpoints.mysql_url}/{name}")
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all, tables=[events, data_keys])
-    yield engine
-    await engine.dispose()
-    async with server.begin() as conn:
-        await conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-    await server.dispose()
+    async with own_store(endpoints.mysql_url, name) as engine:
+        yield engine

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cqrs_contracts import channels as ch
 from cqrs_contracts.envelopes import EventEnvelope
-from cqrs_contracts.events import PERSONAL_FIELDS, UserForgotten
+from cqrs_contracts.events import UserForgotten
 from cqrs_contracts.privacy import ERASED
 from cqrs_contracts.read_models import UserOrderReadModel, UserReadModel
 from cqrs_contracts.settings import Settings
@@ -31,7 +31,6 @@ from cqrs_event_store.privacy import data_keys
 from cqrs_event_store.privacy.cipher import DataKey, data_key, new_material
 from cqrs_event_store.privacy.keyring import KeyRing
 from cqrs_event_store.privacy.master_key import MasterKeyProvider, master_key_from
-from cqrs_event_store.privacy.sealing import seal_fields
 from cqrs_event_store.reader import EventReader
 from cqrs_event_store.tables import data_keys as data_keys_table
 from cqrs_event_store.tables import events
@@ -44,6 +43,7 @@ from projector.application.forgetting import Forgetting
 from projector.application.projector import Projector
 from projector.entrypoints.consumer import ProjectionProcessor
 from tests.integration.projector.helpers import feed, stored_events
+from tests.support.event_stores import sealed_user_event
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
@@ -118,16 +118,7 @@ async def rig(
 
 
 def user_event(uid: str, version: int, type_: str, key: DataKey, **data: Any) -> EventEnvelope:
-    return EventEnvelope(
-        event_id=str(uuid.uuid4()),
-        stream_type="user",
-        stream_id=uid,
-        version=version,
-        type=type_,
-        schema_version=2 if type_ == "UserCreated" else 1,
-        data=seal_fields({"user_id": uid, **data}, PERSONAL_FIELDS[type_], key),
-        occurred_at=NOW,
-    )
+    return sealed_user_event(uid, version, type_, key, NOW, **data)
 
 
 def created(uid: str, key: DataKey) -> EventEnvelope:

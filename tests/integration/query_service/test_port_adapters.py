@@ -11,7 +11,7 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from redis.asyncio import Redis
-from sqlalchemy import insert, text
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from cqrs_contracts import channels
@@ -19,7 +19,7 @@ from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_contracts.read_models import ReadModel
 from cqrs_contracts.settings import PrivacySettings
 from cqrs_event_store.event_codec import event_row
-from cqrs_event_store.tables import data_keys, events, metadata
+from cqrs_event_store.tables import events
 from cqrs_read_store.announce import forget_past
 from cqrs_read_store.reader import ReadStore
 from query_service.adapters.cache import ReadCache
@@ -28,6 +28,7 @@ from query_service.adapters.history import EventStoreHistory
 from query_service.adapters.past_answers import RedisPastAnswers
 from query_service.adapters.query_log import QueryLog
 from query_service.queries.ports import HistoryUnavailableError
+from tests.support.event_stores import own_event_store
 from tests.support.query_contracts.cache import CacheContract, Invalidate
 from tests.support.query_contracts.history import Append, HistoryContract
 from tests.support.query_contracts.projector_side import (
@@ -126,18 +127,8 @@ class TestReadStoreQueryLog(QueryLogContract):
 async def history_store(endpoints: Endpoints, run_id: str) -> AsyncIterator[AsyncEngine]:
     """An event store of its own (the run's is replayed by rebuilds: the contract's
     events must not reach the read models), its `events` table as declared."""
-    name = f"cqrs_test_{run_id}_hist"
-    server = create_async_engine(endpoints.mysql_url)
-    async with server.begin() as conn:
-        await conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-    engine = create_async_engine(f"{endpoints.mysql_url}/{name}")
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all, tables=[events, data_keys])
-    yield engine
-    await engine.dispose()
-    async with server.begin() as conn:
-        await conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-    await server.dispose()
+    async with own_event_store(endpoints.mysql_url, f"cqrs_test_{run_id}_hist") as engine:
+        yield engine
 
 
 class TestEventStoreHistory(HistoryContract):

@@ -10,22 +10,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cqrs_contracts.envelopes import EventEnvelope
-from cqrs_contracts.events import PERSONAL_FIELDS, UserForgotten
+from cqrs_contracts.events import UserForgotten
 from cqrs_contracts.privacy import ERASED
 from cqrs_contracts.settings import PrivacySettings
 from cqrs_event_store.event_codec import event_row
 from cqrs_event_store.privacy import data_keys
 from cqrs_event_store.privacy.cipher import DataKey, data_key, new_material
 from cqrs_event_store.privacy.master_key import master_key_from
-from cqrs_event_store.privacy.sealing import seal_fields
 from cqrs_event_store.tables import data_keys as data_keys_table
-from cqrs_event_store.tables import events, metadata
+from cqrs_event_store.tables import events
 from query_service.adapters.history import EventStoreHistory
 from query_service.queries.ports import HistoryUnavailableError
+from tests.support.event_stores import own_event_store, sealed_user_event
 from tests.support.services import Endpoints
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
@@ -35,30 +35,12 @@ PRIVACY = PrivacySettings()
 @pytest.fixture
 async def store(endpoints: Endpoints, run_id: str) -> AsyncIterator[AsyncEngine]:
     name = f"cqrs_test_{run_id}_sh{uuid.uuid4().hex[:6]}"
-    server = create_async_engine(endpoints.mysql_url)
-    async with server.begin() as conn:
-        await conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-    engine = create_async_engine(f"{endpoints.mysql_url}/{name}")
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all, tables=[events, data_keys_table])
-    yield engine
-    await engine.dispose()
-    async with server.begin() as conn:
-        await conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-    await server.dispose()
+    async with own_event_store(endpoints.mysql_url, name) as engine:
+        yield engine
 
 
 def user_event(uid: str, version: int, type_: str, key: DataKey, **data: Any) -> EventEnvelope:
-    return EventEnvelope(
-        event_id=str(uuid.uuid4()),
-        stream_type="user",
-        stream_id=uid,
-        version=version,
-        type=type_,
-        schema_version=2 if type_ == "UserCreated" else 1,
-        data=seal_fields({"user_id": uid, **data}, PERSONAL_FIELDS[type_], key),
-        occurred_at=NOW,
-    )
+    return sealed_user_event(uid, version, type_, key, NOW, **data)
 
 
 async def append(store: AsyncEngine, *envelopes: EventEnvelope) -> None:
