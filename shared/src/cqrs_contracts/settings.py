@@ -281,6 +281,8 @@ class LocalSettings(Section):
 
     state_dir: str = ".state"  # data, logs and pids of the local servers, under the repo
     mariadb_root_password: str = "cqrs_root_password"  # noqa: S105 - local default
+    mariadb_replica_port: int = 3307  # mariadb-replica.sh: a read replica of the primary
+    mariadb_replication_password: str = "cqrs_repl_password"  # noqa: S105 - the `repl` user
     readstore_port: int = 27017
     readstore_postgres_port: int = 5433  # the read store's PostgreSQL backend
     gateway_port: int = 8080
