@@ -95,17 +95,18 @@ class Pair:
         )
 
 
-async def replica_has(pair: Pair, position: int, timeout: float = 30) -> None:
-    """Wait until the replica holds the event at `position` (or a later one)."""
+async def replica_has(replica: AsyncEngine, position: int, timeout: float = 30) -> None:
+    """Wait until the replica's store at `replica` holds the event at `position` (or a
+    later one)."""
 
     async def top() -> int:
-        async with pair.replica.connect() as conn:
+        async with replica.connect() as conn:
             return int(await conn.scalar(text("SELECT COALESCE(MAX(position), 0) FROM events")))
 
     await eventually(
         top,
         timeout=timeout,
-        what=f"the replica to hold position {position} of {pair.name}",
+        what=f"the replica to hold position {position} in {replica.url.database}",
         accept=lambda found: found >= position,
         ignoring=(DBAPIError,),  # the database or its tables have not arrived yet
     )
@@ -129,7 +130,7 @@ async def pair(
         create_async_engine(replica_server.set(database=name)),
         f"{replica_server.host}:{replica_server.port}",
     )
-    await replica_has(found, 0)  # the tables exist there
+    await replica_has(found.replica, 0)  # the tables exist there
     yield found
     for engine in (found.primary, found.replica):
         await engine.dispose()

@@ -26,7 +26,11 @@ def user_events(user_id: str, versions: range) -> list[EventEnvelope]:
                 type="UserCreated" if created else "UserUpdated",
                 schema_version=2 if created else 1,
                 data={"user_id": user_id, "name": f"v{v}"}
-                | ({"email": f"{user_id}@example.com", "age": 30} if created else {})
+                | (
+                    {"email": f"{user_id}@x.io", "age": 30, "created_at": now.isoformat()}
+                    if created
+                    else {}
+                )
                 | ({} if created else {"updated_at": now.isoformat()}),
                 occurred_at=now,
             )

@@ -16,7 +16,7 @@ async def test_writes_on_the_primary_become_readable_on_the_replica(pair: Pair) 
     user = str(uuid.uuid4())
     written = user_events(user, range(1, 4))
     top = await append(pair.primary, written)
-    await replica_has(pair, top)
+    await replica_has(pair.replica, top)
     query = select(events.c.event_id).where(events.c.stream_id == user).order_by(events.c.version)
     async with pair.replica.connect() as conn:
         copied = (await conn.scalars(query)).all()

@@ -23,7 +23,7 @@ async def test_a_current_replica_answers_gap_filling_and_replays(
 ) -> None:
     user = str(uuid.uuid4())
     top = await append(pair.primary, user_events(user, range(1, 6)))
-    await replica_has(pair, top)
+    await replica_has(pair.replica, top)
     router = pair.router()
     reader = EventReader(pair.primary, None, router)
     state = (await router.refresh())[pair.replica_name]
@@ -45,7 +45,7 @@ async def test_a_read_needing_what_the_replica_lacks_goes_to_the_primary(
 ) -> None:
     old, new = str(uuid.uuid4()), str(uuid.uuid4())
     before = await append(pair.primary, user_events(old, range(1, 3)))
-    await replica_has(pair, before)
+    await replica_has(pair.replica, before)
     await replica_control.stop_applying()
     after = await append(pair.primary, user_events(new, range(1, 4)))
     router = pair.router()
@@ -64,7 +64,7 @@ async def test_a_read_needing_what_the_replica_lacks_goes_to_the_primary(
     assert router.served[PRIMARY] == 2  # a rebuild up to `after` cannot use it
 
     await replica_control.resume()
-    await replica_has(pair, after)
+    await replica_has(pair.replica, after)
     await router.refresh()
     assert router.route(needs=after).name == pair.replica_name
     await router.close()
