@@ -82,7 +82,11 @@ EOF
 # --master-data), loaded here; then replication from exactly that position.
 seed() {
   log "seeding from the primary on 127.0.0.1:$PRIMARY_PORT"
-  local dump="$DIR/tmp/seed.sql" gtid
+  local dump="$DIR/tmp/seed.sql" gtid binlog
+  binlog="$(mariadb -h 127.0.0.1 -P "$PRIMARY_PORT" -u root -p"$ROOT_PASSWORD" -N -e 'SELECT @@log_bin')" ||
+    die "cannot reach the primary on 127.0.0.1:$PRIMARY_PORT as root"
+  [ "$binlog" = 1 ] || die "the primary on 127.0.0.1:$PRIMARY_PORT writes no binlog (started by an" \
+    "older mariadb.sh?): restart it (infra.sh down mariadb-replica mariadb; infra.sh up)"
   mariadb-dump -h 127.0.0.1 -P "$PRIMARY_PORT" -u root -p"$ROOT_PASSWORD" --all-databases \
     --single-transaction --gtid --master-data=2 --routines --events --triggers \
     --ignore-table=mysql.gtid_slave_pos >"$dump" || die "mariadb-dump from the primary failed"

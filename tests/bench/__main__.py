@@ -50,7 +50,7 @@ QUIET_PCT = 10.0  # our services at rest: together under this % of a core
 QUIET_LIMIT_S = 60.0
 BENCH = "bench process"  # the bare baselines run in this Python process
 NGINX = "nginx (gateway)"
-SERVERS = list(cpu.SERVERS)  # mariadb, kafka, readstore, redis
+SERVERS = list(cpu.SERVERS)  # mariadb, mariadb-replica, kafka, readstore, redis
 SERVICES = ["command-service", "projector", "query-service-1", "query-service-2"]
 
 
