@@ -3,6 +3,8 @@
 # Our own datadir, socket and my.cnf under $STATE/mariadb; the root password, the
 # application database and its user come from configs/config.yaml (env DB_* override)
 # and are (re)applied by an init file at every start, so start is idempotent.
+# It writes a binlog with GTIDs (server_id 1) for its replica (mariadb-replica.sh), and
+# the init file keeps a replication user (`repl`, local.mariadb_replication_password).
 COMPONENT=mariadb
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 PATH="$PATH:/usr/sbin"
@@ -11,6 +13,7 @@ DB_NAME="${DB_NAME:-$(cfg database.mysql.database cqrs_db)}"
 DB_USER="${DB_USER:-$(cfg database.mysql.username cqrs)}"
 DB_PASSWORD="${DB_PASSWORD:-$(cfg database.mysql.password cqrs_password)}"
 ROOT_PASSWORD="$(cfg local.mariadb_root_password cqrs_root_password)"
+REPL_PASSWORD="$(cfg local.mariadb_replication_password cqrs_repl_password)"
 DIR="$(comp_dir mariadb)"
 CNF="$DIR/my.cnf"
 
@@ -48,6 +51,24 @@ innodb_buffer_pool_size = 256M
 innodb_log_file_size = 128M
 innodb_flush_log_at_trx_commit = 1
 innodb_file_per_table = 1
+# Replication source: a row-based binlog with GTIDs for mariadb-replica.sh.
+server_id = 1
+log_bin = $DIR/data/binlog
+binlog_format = ROW
+log_slave_updates = 1
+gtid_strict_mode = 1
+expire_logs_days = 1
+max_binlog_size = 256M
+# sync_binlog = 0: the binlog is flushed by the OS, not fsynced per commit. InnoDB still
+# fsyncs every commit (innodb_flush_log_at_trx_commit = 1), so a killed server (the
+# chaos runs' kill -9) loses nothing; only a power loss could cost the binlog's tail,
+# which a replica would then lack (reseed it). On this 2-core loopback setup a second
+# fsync per commit would roughly double the write path's disk waits; production
+# primaries set sync_binlog = 1.
+sync_binlog = 0
+# With a binlog, creating a trigger or function needs SUPER unless this is on; the
+# application's user (and the tests, which add triggers to slow a table down) has none.
+log_bin_trust_function_creators = 1
 
 [client]
 socket = $DIR/mariadb.sock
@@ -69,6 +90,9 @@ ALTER USER '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$DB_PASSWORD';
 ALTER USER '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PASSWORD';
 GRANT ALL PRIVILEGES ON \`$DB_NAME\`.* TO '$DB_USER'@'127.0.0.1', '$DB_USER'@'localhost';
 GRANT ALL PRIVILEGES ON \`cqrs%\`.* TO '$DB_USER'@'127.0.0.1', '$DB_USER'@'localhost';
+CREATE USER IF NOT EXISTS 'repl'@'127.0.0.1' IDENTIFIED BY '$REPL_PASSWORD';
+ALTER USER 'repl'@'127.0.0.1' IDENTIFIED BY '$REPL_PASSWORD';
+GRANT REPLICATION SLAVE ON *.* TO 'repl'@'127.0.0.1';
 EOF
   )
   if [ ! -d "$DIR/data/mysql" ]; then

@@ -6,7 +6,7 @@ HTTP load comes from wrk (tests/bench/wrk.py), never a Python client that would 
 baseline; the freshness sender is Python at fixed rates (a latency test).
 
 Environment: BENCH_SECONDS (10, per wrk/loop run), BENCH_IDLE_SECONDS (30),
-BENCH_CONCURRENCY ("1,16"), BENCH_SCENARIOS ("idle,write,read,gateway,fresh,projection";
+BENCH_CONCURRENCY ("1,16"), BENCH_SCENARIOS ("idle,write,replica,read,gateway,fresh,projection";
 "soak" runs the soak alone), BENCH_SOAK_SECONDS (600)."""
 
 import asyncio
@@ -22,7 +22,16 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.bench import cpu, freshness, projection, read_path, soak, write_path, wrk
+from tests.bench import (
+    cpu,
+    freshness,
+    projection,
+    read_path,
+    replica_lag,
+    soak,
+    write_path,
+    wrk,
+)
 from tests.bench.gateway import Gateway, gateway
 from tests.bench.report import Side, compare, from_load, from_wrk, table
 from tests.bench.system import BenchSystem, bench_system
@@ -33,7 +42,7 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 IDLE_SECONDS = int(os.environ.get("BENCH_IDLE_SECONDS", "30"))
 CONCURRENCY = [int(c) for c in os.environ.get("BENCH_CONCURRENCY", "1,16").split(",")]
 SCENARIOS = set(
-    os.environ.get("BENCH_SCENARIOS", "idle,write,read,gateway,fresh,projection").split(",")
+    os.environ.get("BENCH_SCENARIOS", "idle,write,replica,read,gateway,fresh,projection").split(",")
 )
 PROJECTION_EVENTS = 2000  # at least this many stored events for the projection runs
 FRESH_RATES = (50, 200)
@@ -41,7 +50,7 @@ QUIET_PCT = 10.0  # our services at rest: together under this % of a core
 QUIET_LIMIT_S = 60.0
 BENCH = "bench process"  # the bare baselines run in this Python process
 NGINX = "nginx (gateway)"
-SERVERS = list(cpu.SERVERS)  # mariadb, kafka, readstore, redis
+SERVERS = list(cpu.SERVERS)  # mariadb, mariadb-replica, kafka, readstore, redis
 SERVICES = ["command-service", "projector", "query-service-1", "query-service-2"]
 
 
@@ -161,6 +170,36 @@ class Bench:
             ours = from_wrk(f"wrk -> gateway -> whole system, c{c}", result, meter.used, involved)
             ours.notes["projection_drained_after_s"] = round(drained, 2)
             self.add(f"write (b) CreateUser, whole system, c{c}", ours, bases[c])
+
+    # -- replica lag under the write load (issue 18) -----------------------------------
+    async def replica(self) -> None:
+        replica_url = self.system.endpoints.mysql_replica_url
+        if replica_url is None:
+            raise RuntimeError("the replica scenario needs a MariaDB replica (mariadb-replica.sh)")
+        commands = f"{self.gw.url}/api/v1/cqrs/commands"
+        for c in (1, 16):
+            await self.quiet()
+            done = asyncio.Event()
+            sampler = asyncio.create_task(
+                replica_lag.sample(self.system.mysql_url, replica_url, done)
+            )
+            result = await wrk.run(commands, c, SECONDS, wrk.create_user_script())
+            done.set()
+            lag = await sampler
+            rate = result.rate
+            print(
+                f"{f'replica lag under CreateUser load, c{c}':<46} {rate:>8.1f} cmd/s "
+                f"lag p50 {lag['p50_ms']:.2f} ms p99 {lag['p99_ms']:.2f} ms "
+                f"max {lag['max_ms']:.2f} ms (n {lag['n']})",
+                flush=True,
+            )
+            self.rows.append(
+                {
+                    "scenario": f"replica lag: commit on primary -> visible on replica, c{c}",
+                    "write_rate": round(rate, 1),
+                    **lag,
+                }
+            )
 
     async def _outbox_drained(self, limit_s: float = 120) -> None:
         engine = create_async_engine(self.system.mysql_url)
@@ -312,6 +351,8 @@ async def main() -> int:
                 await bench.idle()
             if "write" in SCENARIOS:
                 await bench.writes()
+            if "replica" in SCENARIOS:
+                await bench.replica()
             if "fresh" in SCENARIOS:  # before the reads: nothing they leave behind skews it
                 await bench.fresh()
             if "read" in SCENARIOS or "gateway" in SCENARIOS:

@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 STATE = ROOT / ".state"
 # the shared servers: their pid file under .state/<component>/, else a pgrep pattern
 SERVERS = {
-    "mariadb": ("mariadb/mariadbd.pid", "mariadbd"),
+    "mariadb": ("mariadb/mariadbd.pid", "mariadb/my.cnf"),
+    "mariadb-replica": ("mariadb-replica/mariadb-replica.pid", "mariadb-replica/my.cnf"),
     "kafka": ("kafka/kafka.pid", "kafka.Kafka"),
     "readstore": ("readstore/readstore.pid", "secantusd"),
     "redis": ("redis/redis.pid", "redis-server"),

@@ -119,4 +119,12 @@ def table(rows: list[dict[str, Any]]) -> str:
             if r[side] and r[side]["cpu_ms"]:
                 parts = ", ".join(f"{k} {v:.3f}" for k, v in r[side]["cpu_ms"].items())
                 lines.append(f"    {side:<8} [{r[side]['label']}]: {parts}")
+    lags = [r for r in rows if str(r.get("scenario", "")).startswith("replica lag")]
+    if lags:
+        lines += ["", "Replica lag under the write load (ms; commit on primary -> on replica):"]
+        lines += [
+            f"  {r['scenario']:<58} p50 {r['p50_ms']:>7.2f} p99 {r['p99_ms']:>7.2f} "
+            f"max {r['max_ms']:>7.2f} (n {r['n']}) at {r['write_rate']} cmd/s"
+            for r in lags
+        ]
     return "\n".join(lines)

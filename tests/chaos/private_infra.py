@@ -31,6 +31,7 @@ def write_config() -> Path:
     """configs/config.yaml with the private ports; no rate limit, no webhook delivery."""
     config = yaml.safe_load((ROOT / "configs" / "config.yaml").read_text())
     config["database"]["mysql"]["port"] = PORTS["mariadb"]
+    config["database"]["mysql"]["replicas"] = []  # the shared replica copies another primary
     config["database"]["mongodb"]["uri"] = f"mongodb://127.0.0.1:{PORTS['readstore']}"
     config["redis"]["url"] = f"redis://127.0.0.1:{PORTS['redis']}/0"
     config["kafka"]["brokers"] = [f"127.0.0.1:{PORTS['kafka']}"]

@@ -5,6 +5,11 @@ Order of choice:
    CQRS_TEST_KAFKA_BROKERS, CQRS_TEST_REDIS_URL): used as they are.
 2. A Docker engine that answers: testcontainers (MySQL 8, MongoDB 7, Kafka, Redis).
 3. Otherwise the native loopback services of deploy/local, started when not running.
+
+The MariaDB read replica (deploy/local/mariadb-replica.sh) is CQRS_TEST_MYSQL_REPLICA_URL
+when set; else, for a primary on loopback (env or native), the same server address with
+the port `local.mariadb_replica_port` of the configuration (CQRS_CONFIG or
+configs/config.yaml); testcontainers have none.
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV_KEYS = (
@@ -37,6 +44,25 @@ class Endpoints:
     kafka_brokers: str
     redis_url: str
     source: str  # "env", "testcontainers" or "native"
+    mysql_replica_url: str | None = None  # the primary's read replica, same form; None: none
+
+
+def configuration() -> dict[str, Any]:
+    path = Path(os.environ.get("CQRS_CONFIG") or ROOT / "configs" / "config.yaml")
+    config: dict[str, Any] = yaml.safe_load(path.read_text()) or {}
+    return config
+
+
+def replica_of(mysql_url: str) -> str | None:
+    """The read replica of the primary at `mysql_url` (see the module's docstring)."""
+    explicit = os.environ.get("CQRS_TEST_MYSQL_REPLICA_URL")
+    if explicit:
+        return explicit
+    url = make_url(mysql_url)
+    if url.host not in ("127.0.0.1", "localhost"):
+        return None
+    port = (configuration().get("local") or {}).get("mariadb_replica_port", 3307)
+    return url.set(port=int(port)).render_as_string(hide_password=False)
 
 
 def _from_env() -> Endpoints | None:
@@ -47,7 +73,7 @@ def _from_env() -> Endpoints | None:
         missing = [k for k, v in zip(ENV_KEYS, values, strict=True) if not v]
         raise RuntimeError(f"set all of {ENV_KEYS} or none; missing {missing}")
     mysql, mongo, kafka, redis = (str(v) for v in values)
-    return Endpoints(mysql, mongo, kafka, redis, source="env")
+    return Endpoints(mysql, mongo, kafka, redis, source="env", mysql_replica_url=replica_of(mysql))
 
 
 def docker_answers() -> bool:
@@ -81,15 +107,17 @@ def _containers() -> Iterator[Endpoints]:
         )
 
 
-NATIVE_COMPONENTS = ("mariadb", "redis", "kafka", "readstore")
+NATIVE_COMPONENTS = ("mariadb", "mariadb-replica", "redis", "kafka", "readstore")
 
 
 def _native() -> Endpoints:
     subprocess.run([str(ROOT / "deploy/local/infra.sh"), "up", *NATIVE_COMPONENTS], check=True)
-    config = yaml.safe_load((ROOT / "configs/config.yaml").read_text())
+    config = configuration()
     db = config["database"]["mysql"]
+    mysql_url = f"mysql+aiomysql://{db['username']}:{db['password']}@{db['host']}:{db['port']}"
     return Endpoints(
-        mysql_url=f"mysql+aiomysql://{db['username']}:{db['password']}@{db['host']}:{db['port']}",
+        mysql_url=mysql_url,
+        mysql_replica_url=replica_of(mysql_url),
         mongodb_uri=config["database"]["mongodb"]["uri"],
         kafka_brokers=",".join(config["kafka"]["brokers"]),
         redis_url=config["redis"]["url"],

@@ -23,6 +23,8 @@ def settings_env(
         "KAFKA_TOPIC": topic,
         "CQRS__KAFKA__DLQ_TOPIC": f"{topic}.dlq",
         "REDIS_URL": endpoints.redis_url,
+        # the services under test read the primary only, unless a test names its replica
+        "CQRS__DATABASE__MYSQL__REPLICAS": "",
     }
 
 

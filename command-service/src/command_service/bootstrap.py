@@ -20,6 +20,7 @@ from cqrs_contracts.handlers import CommandDeclaration
 from cqrs_contracts.settings import Settings
 from cqrs_event_store.privacy.keyring import KeyRing
 from cqrs_event_store.privacy.master_key import master_key_from
+from cqrs_event_store.replicas import ReadRouter, replica_router
 from cqrs_http.handlers.registry import HandlerRegistry
 from cqrs_http.telemetry import install_tracing
 
@@ -27,7 +28,8 @@ from cqrs_http.telemetry import install_tracing
 @dataclass
 class Container:
     settings: Settings
-    engine: AsyncEngine
+    engine: AsyncEngine  # the primary: every write, and every read of the write path
+    replicas: ReadRouter  # the events and commands APIs' reads (replicas where they can)
     broker: KafkaProducer  # the relay's; connected by the app's or `relay`'s start-up
     relay: OutboxRelay
     commands: CommandService
@@ -58,6 +60,7 @@ def build(settings: Settings) -> Container:
     """Every adapter, unconnected: connections open in the app's startup hooks."""
     install_tracing(settings.telemetry, "command-service")  # before the clients: their spans
     engine = make_engine(settings)
+    replicas = replica_router(settings.database.mysql, engine)
     cs = settings.command_service
     broker = KafkaProducer(
         settings.kafka.bootstrap, settings.kafka.producer_timeout, cs.relay_max_batch_bytes
@@ -73,13 +76,14 @@ def build(settings: Settings) -> Container:
     return Container(
         settings=settings,
         engine=engine,
+        replicas=replicas,
         broker=broker,
         relay=relay,
         commands=commands,
         importer=EventImporter(store, settings.cqrs.supported_event_types),
         # the events and commands APIs read keys afresh (ttl 0): a user forgotten through
         # another replica must read as erased at once, and these reads are not hot paths
-        reader=LogReader(engine, KeyRing(engine, master, ttl=0)),
+        reader=LogReader(replicas, KeyRing(engine, master, ttl=0)),
         redis=Redis.from_url(
             settings.redis.url,
             socket_timeout=settings.redis.socket_timeout,

@@ -1,17 +1,23 @@
 """The events table, read only: what a reader of the store needs (the projector's gap
 filling, rebuilds and consistency check; the query-service's time travel). Nothing here
-writes; the command-service builds its own write statements from `cqrs_event_store.tables`."""
+writes; the command-service builds its own write statements from `cqrs_event_store.tables`.
 
-from collections.abc import AsyncIterator, Collection
+Gap filling, rebuild replays and single events may come from a read replica
+(`cqrs_event_store.replicas`): each says what it needs, and falls back to the primary
+when a replica has not reached it. The newest position and the time-travel reads
+(`reached`, `of_streams`) always ask the primary."""
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_event_store.event_codec import envelope_from_row
 from cqrs_event_store.privacy.keyring import KeyRing
+from cqrs_event_store.replicas import ReadRouter
 from cqrs_event_store.tables import events
 from cqrs_event_store.timestamps import naive_utc
 
@@ -22,25 +28,33 @@ class EventReader:
     """Envelopes at their current schema versions, read from the store at `engine`, with
     their personal fields revealed by `keys` (erased where the key is destroyed). With
     `keys=None` they are given sealed, as stored: for readers that count or compare bytes,
-    never for folding (so every caller says which it is: there is no default)."""
+    never for folding (so every caller says which it is: there is no default). The keys
+    are always the primary's (a destroyed key must count at once); the events may come
+    from `replicas`' replicas where a read tolerates it (None: all from `engine`)."""
 
-    def __init__(self, engine: AsyncEngine, keys: KeyRing | None) -> None:
+    def __init__(
+        self, engine: AsyncEngine, keys: KeyRing | None, replicas: ReadRouter | None = None
+    ) -> None:
         self._engine = engine
         self._keys = keys
+        self.replicas = replicas or ReadRouter(engine)
 
     async def _revealed(self, rows: Any) -> list[EventEnvelope]:
         page = [envelope_from_row(r) for r in rows]
         return await self._keys.reveal(page) if self._keys is not None else page
 
     async def stream_between(self, stream_id: str, after: int, before: int) -> list[EventEnvelope]:
-        """A stream's events with after < version < before, in version order."""
+        """A stream's events with after < version < before, in version order (from a
+        replica when it has every one of them)."""
         query = (
             select(events)
             .where(_c.stream_id == stream_id, _c.version > after, _c.version < before)
             .order_by(_c.version)
         )
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
+        wanted = list(range(after + 1, before))
+        rows = await self.replicas.read(
+            _all(query), complete=lambda found: [r.version for r in found] == wanted
+        )
         return await self._revealed(rows)
 
     async def max_position(self) -> int:
@@ -51,14 +65,18 @@ class EventReader:
     async def count(self, after: int, up_to: int) -> int:
         """How many events have after < position <= up_to."""
         query = select(func.count()).where(_c.position > after, _c.position <= up_to)
-        async with self._engine.connect() as conn:
+
+        async def run(conn: AsyncConnection) -> int:
             return int(await conn.scalar(query) or 0)
+
+        return await self.replicas.read(run, needs=up_to)
 
     async def replay(
         self, after: int, up_to: int, batch: int
     ) -> AsyncIterator[list[EventEnvelope]]:
         """Every event with after < position <= up_to, in position order, `batch` at a
-        time (each page one query, keyed on the last position read)."""
+        time (each page one query, keyed on the last position read; from a replica that
+        has reached `up_to`)."""
         cursor = after
         while cursor < up_to:
             query = (
@@ -67,8 +85,7 @@ class EventReader:
                 .order_by(_c.position)
                 .limit(batch)
             )
-            async with self._engine.connect() as conn:
-                rows = (await conn.execute(query)).all()
+            rows = await self.replicas.read(_all(query), needs=up_to)
             page = await self._revealed(rows)
             if not page:
                 return
@@ -78,9 +95,8 @@ class EventReader:
     async def event_at(self, stream_id: str, version: int) -> EventEnvelope | None:
         """One event of a stream (None: the stream has no such version)."""
         query = select(events).where(_c.stream_id == stream_id, _c.version == version)
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(query)).first()
-        return (await self._revealed([row]))[0] if row is not None else None
+        rows = await self.replicas.read(_all(query), complete=bool)
+        return (await self._revealed(rows))[0] if rows else None
 
     async def reached(self, stream_ids: Collection[str], until: datetime) -> tuple[int, int]:
         """Of the events of `stream_ids` that occurred at or before `until`: the highest
@@ -111,3 +127,10 @@ class EventReader:
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return await self._revealed(rows)
+
+
+def _all(query: Any) -> Callable[[AsyncConnection], Awaitable[list[Any]]]:
+    async def run(conn: AsyncConnection) -> list[Any]:
+        return list((await conn.execute(query)).all())
+
+    return run

@@ -14,6 +14,7 @@ from cqrs_contracts.settings import Settings
 from cqrs_event_store.privacy.keyring import KeyRing
 from cqrs_event_store.privacy.master_key import master_key_from
 from cqrs_event_store.reader import EventReader
+from cqrs_event_store.replicas import ReadRouter, replica_router
 from cqrs_http.shutdown import bounded
 from cqrs_http.telemetry import install_tracing
 from cqrs_read_store.announce import RedisNotifier
@@ -36,7 +37,8 @@ LAG_TIMEOUT_SECONDS = 3.0
 class Container:
     settings: Settings
     mongo: AsyncMongoClient[dict[str, Any]]
-    engine: AsyncEngine
+    engine: AsyncEngine  # the primary
+    replicas: ReadRouter  # gap filling and rebuilds read replicas where they can
     redis: Redis
     broker: KafkaBroker
     views: ViewStore
@@ -71,7 +73,8 @@ def build(settings: Settings) -> Container:
     views = ViewStore(mongo[settings.database.mongodb.database])
     privacy = settings.privacy
     keys = KeyRing(engine, master_key_from(privacy), privacy.key_cache_ttl)
-    events = EventReader(engine, keys)
+    replicas = replica_router(db, engine)
+    events = EventReader(engine, keys, replicas)
     forgetting = Forgetting(keys, RedisErasure(redis, settings.redis.prefix))
     notifier = RedisNotifier(redis, settings.redis.prefix)
     projector = Projector(
@@ -84,6 +87,7 @@ def build(settings: Settings) -> Container:
         settings=settings,
         mongo=mongo,
         engine=engine,
+        replicas=replicas,
         redis=redis,
         broker=broker,
         views=views,
@@ -128,4 +132,5 @@ async def close(container: Container) -> None:
         ("redis", container.redis.aclose()),
         ("mongo", container.mongo.close()),
         ("mysql", container.engine.dispose()),
+        ("mysql replicas", container.replicas.close()),
     )

@@ -52,6 +52,21 @@ class ServerSettings(Section):
     idle_timeout: Seconds = 120.0
 
 
+def _host_port(value: Any) -> Any:
+    """A replica given as "host:port" (an environment variable's list item) or a map."""
+    if isinstance(value, str):
+        host, _, port = value.rpartition(":")
+        return {"host": host, "port": port} if host else {"host": value}
+    return value
+
+
+class ReplicaSettings(Section):
+    """A read replica of the primary; it has the primary's user, password and database."""
+
+    host: str = "127.0.0.1"
+    port: int = 3307
+
+
 class MySQLSettings(Section):
     host: str = "127.0.0.1"
     port: int = 3306
@@ -62,11 +77,20 @@ class MySQLSettings(Section):
     max_open_conns: int = 100
     conn_max_lifetime: int = 3600
     connect_timeout: Seconds = 5.0  # opening a connection; statements are bounded per call
+    # Read replicas for the reads that tolerate lag (events and commands APIs, the
+    # projector's gap filling and rebuilds); CQRS__DATABASE__MYSQL__REPLICAS=host:port,...
+    replicas: list[Annotated[ReplicaSettings, BeforeValidator(_host_port)]] = Field(
+        default_factory=list
+    )
+    max_replica_lag: Seconds = Field(default=5.0, ge=0)  # further behind: read the primary
+    replica_probe_interval: Seconds = Field(default=0.5, gt=0)  # how often lag is measured
 
-    def url(self, driver: str = "aiomysql") -> str:
+    def url(self, driver: str = "aiomysql", replica: ReplicaSettings | None = None) -> str:
+        """The primary's URL, or a replica's (same user, password and database)."""
+        host, port = (replica.host, replica.port) if replica else (self.host, self.port)
         return (
             f"mysql+{driver}://{self.username}:{self.password}"
-            f"@{self.host}:{self.port}/{self.database}?charset=utf8mb4"
+            f"@{host}:{port}/{self.database}?charset=utf8mb4"
         )
 
 
@@ -281,6 +305,8 @@ class LocalSettings(Section):
 
     state_dir: str = ".state"  # data, logs and pids of the local servers, under the repo
     mariadb_root_password: str = "cqrs_root_password"  # noqa: S105 - local default
+    mariadb_replica_port: int = 3307  # mariadb-replica.sh: a read replica of the primary
+    mariadb_replication_password: str = "cqrs_repl_password"  # noqa: S105 - the `repl` user
     readstore_port: int = 27017
     readstore_postgres_port: int = 5433  # the read store's PostgreSQL backend
     gateway_port: int = 8080

@@ -133,6 +133,7 @@ _CONFIGURED = {
     ("cqrs", "supported_read_model_types"),
     ("cqrs", "validation_rules"),
     ("cqrs", "metadata"),
+    ("database", "mysql", "replicas"),  # the local replica; none by default
 }
 
 

@@ -13,6 +13,7 @@ READ_ONLY = (
     "cqrs_event_store.event_codec",
     "cqrs_event_store.privacy.keyring",
     "cqrs_event_store.privacy.master_key",
+    "cqrs_event_store.replicas",  # routes the reader's reads to read replicas
 )
 
 

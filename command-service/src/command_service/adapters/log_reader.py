@@ -1,5 +1,11 @@
 """Read side of the write store: the command log and the event list, paginated, their
-personal fields revealed with the data keys (erased once a key is destroyed)."""
+personal fields revealed with the data keys (erased once a key is destroyed).
+
+These reads tolerate lag: they go to a read replica within the lag bound
+(`cqrs_event_store.replicas`). The event list needs the position its caller has already
+seen (`from_position`, or the cursor's last position): a replica that has not reached it
+is passed over. A single command or event that a replica does not have yet is looked up
+on the primary. The data keys are always read from the primary."""
 
 import base64
 import json
@@ -8,12 +14,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_event_store import tables as t
 from cqrs_event_store.event_codec import envelope_from_row
 from cqrs_event_store.privacy.keyring import KeyRing
+from cqrs_event_store.replicas import ReadRouter
 from cqrs_event_store.timestamps import naive_utc, utc
 
 
@@ -82,15 +89,23 @@ def command_json(row: Any) -> dict[str, Any]:
 
 
 class LogReader:
-    def __init__(self, engine: AsyncEngine, keys: KeyRing) -> None:
-        self._engine = engine
+    def __init__(self, replicas: ReadRouter, keys: KeyRing) -> None:
+        self._replicas = replicas
         self._keys = keys
+
+    async def _rows(self, query: Any, needs: int = 0, one: bool = False) -> list[Any]:
+        """The query's rows from a replica (that has `needs`); `one`: a lookup that the
+        primary answers when the replica has no row yet."""
+
+        async def run(conn: AsyncConnection) -> list[Any]:
+            return list((await conn.execute(query)).all())
+
+        return await self._replicas.read(run, needs=needs, complete=bool if one else _any)
 
     async def command(self, command_id: str) -> dict[str, Any] | None:
         query = select(t.command_log).where(t.command_log.c.command_id == command_id)
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(query)).first()
-        return await self._revealed(command_json(row)) if row else None
+        rows = await self._rows(query, one=True)
+        return await self._revealed(command_json(rows[0])) if rows else None
 
     async def _revealed(self, command: dict[str, Any]) -> dict[str, Any]:
         """A logged command with its request's sealed fields opened (or erased)."""
@@ -127,8 +142,7 @@ class LogReader:
             .order_by(c.received_at.desc(), c.command_id.desc())
             .limit(limit + 1)
         )
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
+        rows = await self._rows(query)
         items = [await self._revealed(command_json(r)) for r in rows[:limit]]
         more = len(rows) > limit
         last = rows[limit - 1] if more else None
@@ -139,14 +153,14 @@ class LogReader:
 
     async def event(self, event_id: str) -> EventEnvelope | None:
         query = select(t.events).where(t.events.c.event_id == event_id)
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(query)).first()
-        return (await self._keys.reveal([envelope_from_row(row)]))[0] if row else None
+        rows = await self._rows(query, one=True)
+        return (await self._keys.reveal([envelope_from_row(rows[0])]))[0] if rows else None
 
     async def events(self, where: EventFilter, limit: int, cursor: str | None) -> Page:
         """In global position order; the cursor is the last position returned."""
         c = t.events.c
         conditions = []
+        seen = where.from_position or 0  # a position the caller knows exists
         if where.type:
             conditions.append(c.type == where.type)
         if where.aggregate_id:
@@ -158,10 +172,14 @@ class LogReader:
         if cursor:
             (after,) = decode_cursor(cursor, int)
             conditions.append(c.position > after)
+            seen = max(seen, after)
         query = select(t.events).where(*conditions).order_by(c.position).limit(limit + 1)
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
+        rows = await self._rows(query, needs=seen)
         envelopes = await self._keys.reveal([envelope_from_row(r) for r in rows[:limit]])
         items = [e.model_dump(mode="json") for e in envelopes]
         next_cursor = encode_cursor(rows[limit - 1].position) if len(rows) > limit else None
         return Page(items, next_cursor)
+
+
+def _any(_rows: list[Any]) -> bool:
+    return True

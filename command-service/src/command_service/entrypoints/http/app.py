@@ -67,6 +67,7 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
             await bounded(
                 ("kafka", container.broker.stop()),
                 ("mysql", container.engine.dispose()),
+                ("mysql replicas", container.replicas.close()),
                 ("redis", container.redis.aclose()),
             )
 

@@ -38,7 +38,13 @@ async def _outbox(container: Container) -> dict[str, Any]:
 
 @get("/api/v1/cqrs/health", tags=["health"], summary="Health of every component")
 async def readiness(container: NamedDependency[Container]) -> Response[dict[str, Any]]:
-    names = ("database", "broker", "outbox")
-    probes = (_database(container), _broker(container), _outbox(container))
-    results = await asyncio.gather(*(check(probe, 3.0) for probe in probes))
-    return verdict("command-service", dict(zip(names, results, strict=True)))
+    probes = {
+        "database": _database(container),
+        "broker": _broker(container),
+        "outbox": _outbox(container),
+    }
+    if container.replicas.replicas:  # a replica down or behind: its reads use the primary
+        probes["replicas"] = container.replicas.health()
+    results = await asyncio.gather(*(check(probe, 3.0) for probe in probes.values()))
+    checks = dict(zip(probes, results, strict=True))
+    return verdict("command-service", checks, degrades=frozenset({"replicas"}))

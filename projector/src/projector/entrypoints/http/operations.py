@@ -1,4 +1,5 @@
-"""GET /api/v1/cqrs/health (read store, cache, broker, event store, consumer lag) and
+"""GET /api/v1/cqrs/health (read store, cache, broker, event store and its replicas,
+consumer lag; a replica down or behind degrades, its reads use the primary) and
 GET /api/v1/cqrs/stats (events processed and dead-lettered, the group's lag per
 partition, uptime, version)."""
 
@@ -64,8 +65,11 @@ async def readiness(container: NamedDependency[Container]) -> Response[dict[str,
         "event_store": _ping_event_store(container),
         "consumer_lag": _consumer_lag(container),
     }
+    if container.replicas.replicas:
+        probes["replicas"] = container.replicas.health()
     results = await asyncio.gather(*(check(p, CHECK_SECONDS + 1) for p in probes.values()))
-    return verdict("projector", dict(zip(probes, results, strict=True)))
+    checks = dict(zip(probes, results, strict=True))
+    return verdict("projector", checks, degrades=frozenset({"replicas"}))
 
 
 @get("/api/v1/cqrs/stats", tags=["health"], summary="Projector statistics", guards=[READER])
