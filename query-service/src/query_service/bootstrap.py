@@ -12,6 +12,7 @@ from cqrs_contracts.queries import QUERY_TYPES
 from cqrs_contracts.settings import Settings
 from cqrs_http.handlers.registry import HandlerRegistry
 from cqrs_http.telemetry import install_tracing
+from cqrs_read_store.codec import read_options
 from cqrs_read_store.reader import ReadStore
 from query_service.adapters.cache import ReadCache
 from query_service.adapters.consistency import ConsistencyWaiter
@@ -51,6 +52,7 @@ def build(settings: Settings) -> Container:
         maxPoolSize=mongo_cfg.max_pool_size,
         connectTimeoutMS=int(mongo_cfg.connect_timeout * 1000),
         timeoutMS=int(settings.query_service.query_timeout * 1000),
+        **read_options(mongo_cfg),
     )
     redis = Redis.from_url(
         settings.redis.url,

@@ -27,9 +27,21 @@ CODECS: CodecOptions[dict[str, Any]] = CodecOptions(
 )
 
 
+def read_options(settings: MongoSettings) -> dict[str, Any]:
+    """The driver options of a client that only reads views (the query-service): where
+    its reads go on a replica set and what they see (database.mongodb)."""
+    return {
+        "readPreference": settings.read_preference,
+        "readConcernLevel": settings.read_concern,
+    }
+
+
 def make_client(settings: MongoSettings) -> AsyncMongoClient[dict[str, Any]]:
+    """The projector's client. It reads the primary whatever the settings or the URI say:
+    it compares and sets each document's version, a stale secondary read only conflicts."""
     return AsyncMongoClient(
         settings.uri,
+        readPreference="primary",
         maxPoolSize=settings.max_pool_size,
         minPoolSize=min(settings.min_pool_size, settings.max_pool_size),
         maxIdleTimeMS=int(settings.max_idle_time * 1000),

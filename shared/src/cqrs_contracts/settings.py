@@ -18,10 +18,17 @@ import os
 import re
 import types
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Self, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from cqrs_contracts.validation import FieldRule
 
@@ -94,6 +101,12 @@ class MySQLSettings(Section):
         )
 
 
+ReadPreference = Literal[
+    "primary", "primaryPreferred", "secondary", "secondaryPreferred", "nearest"
+]
+ReadConcern = Literal["local", "available", "majority", "linearizable"]
+
+
 class MongoSettings(Section):
     uri: str = "mongodb://127.0.0.1:27017"
     database: str = "cqrs_db"
@@ -104,6 +117,20 @@ class MongoSettings(Section):
     # every projector operation, finding a server and retries included (timeoutMS); the
     # query-service bounds its reads by query_service.query_timeout the same way
     operation_timeout: Seconds = 10.0
+    # Where the query-service's reads go and what they see, on a replica set (README,
+    # "Scaling"); the projector always reads the primary (it compares and sets). A single
+    # server answers every preference but `secondary`.
+    read_preference: ReadPreference = "primary"
+    read_concern: ReadConcern = "local"
+
+    @model_validator(mode="after")
+    def _linearizable_reads_the_primary(self) -> Self:
+        if self.read_concern == "linearizable" and self.read_preference != "primary":
+            raise ValueError(
+                "read_concern 'linearizable' is served by the primary only: "
+                f"read_preference must be 'primary', not {self.read_preference!r}"
+            )
+        return self
 
 
 class DatabaseSettings(Section):

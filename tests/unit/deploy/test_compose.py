@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[3]
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "compose-spec.json").read_text())
 TEMPLATE = ROOT / "deploy" / "gateway" / "nginx.conf.template"
 APP_SERVICES = ("command-service", "projector", "query-service")
+PRIMARY, REPLICA = "mariadb", "mariadb-replica"
 
 
 def _compose() -> dict[str, Any]:
@@ -125,9 +126,11 @@ def test_services_accept_their_environment(service: str) -> None:
     config = yaml.safe_load((ROOT / "configs" / "config.yaml").read_text())
     settings = Settings.model_validate(apply_env(config, _environment(service)))
     services = _services()
-    assert settings.database.mysql.host in services
-    assert settings.database.mysql.password == _environment("mysql")["MYSQL_PASSWORD"]
-    assert settings.database.mysql.database == _environment("mysql")["MYSQL_DATABASE"]
+    primary = _environment(settings.database.mysql.host)
+    assert settings.database.mysql.username == primary["MARIADB_USER"]
+    assert settings.database.mysql.password == primary["MARIADB_PASSWORD"]
+    assert settings.database.mysql.database == primary["MARIADB_DATABASE"]
+    assert [(r.host, r.port) for r in settings.database.mysql.replicas] == [(REPLICA, 3306)]
     assert [b.split(":")[0] for b in settings.kafka.brokers] == ["kafka"]
     assert settings.database.mongodb.uri == "mongodb://mongodb:27017"
     assert settings.redis.url.startswith("redis://redis:6379/")
@@ -206,3 +209,55 @@ def test_gateway_is_published_on_8080() -> None:
     assert published == ["gateway", "prometheus", "grafana"]  # the API; the monitoring UIs
     assert services["prometheus"]["ports"] == ["9090:9090"]
     assert services["grafana"]["ports"] == ["3000:3000"]
+
+
+def _flags(service: str) -> set[str]:
+    return set(_services()[service]["command"])
+
+
+def test_the_event_store_primary_writes_a_row_based_binlog_for_its_replica() -> None:
+    assert {"--log-bin", "--server-id=1", "--binlog-format=ROW", "--log-slave-updates"} <= (
+        _flags(PRIMARY)
+    )
+    env = _environment(PRIMARY)
+    assert env["MARIADB_REPLICATION_USER"]
+    assert env["MARIADB_REPLICATION_PASSWORD"]
+    assert "MARIADB_MASTER_HOST" not in env
+
+
+def test_one_read_replica_replicates_from_the_primary_by_gtid() -> None:
+    services = _services()
+    replicas = [n for n in services if "MARIADB_MASTER_HOST" in _environment(n)]
+    assert replicas == [REPLICA]
+    primary, replica = services[PRIMARY], services[REPLICA]
+    # the official image's CHANGE MASTER TO sets no log coordinates: from 10.5.1 that is
+    # GTID replication (Slave_Pos); both run the same server
+    assert replica["image"] == primary["image"]
+    name, version = primary["image"].split(":")
+    assert name == "mariadb"
+    assert tuple(int(p) for p in version.split(".")[:2]) >= (10, 5)
+    env, source = _environment(REPLICA), _environment(PRIMARY)
+    assert (env["MARIADB_MASTER_HOST"], env["MARIADB_MASTER_PORT"]) == (PRIMARY, "3306")
+    for key in ("MARIADB_REPLICATION_USER", "MARIADB_REPLICATION_PASSWORD"):
+        assert env[key] == source[key], key
+    assert "--read-only" in _flags(REPLICA)
+    ids = {f for f in _flags(PRIMARY) | _flags(REPLICA) if f.startswith("--server-id=")}
+    assert ids == {"--server-id=1", "--server-id=2"}
+    assert replica["depends_on"] == {PRIMARY: {"condition": "service_healthy"}}
+
+
+def test_the_replica_is_healthy_while_it_replicates_on_its_own_volume() -> None:
+    services = _services()
+    check = services[REPLICA]["healthcheck"]["test"]
+    assert check[:2] == ["CMD", "healthcheck.sh"]
+    assert {"--replication_io", "--replication_sql"} <= set(check)
+    assert "REPLICA MONITOR" in _environment(REPLICA)["MARIADB_HEALTHCHECK_GRANTS"]
+    volumes = {v.split(":")[0] for name in (PRIMARY, REPLICA) for v in services[name]["volumes"]}
+    assert volumes == {"mariadb-data", "mariadb-replica-data"}
+    assert volumes <= set(_compose()["volumes"])
+
+
+@pytest.mark.parametrize("service", APP_SERVICES)
+def test_services_start_without_waiting_for_the_replica(service: str) -> None:
+    # a replica down means reads on the primary and health degraded, never no service
+    assert REPLICA not in _services()[service].get("depends_on", {})

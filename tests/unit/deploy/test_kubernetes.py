@@ -20,6 +20,7 @@ K8S = ROOT / "deploy" / "k8s"
 # The oldest Kubernetes the manifests claim, and the newest the validator knows.
 VERSIONS = ("1.30", kubernetes_validate.utils.latest_version())
 APP_SERVICES = ("command-service", "projector", "query-service")
+PRIMARY, REPLICA = "mariadb", "mariadb-replica"
 SOURCES = {
     "command-service": "command-service/src/command_service",
     "projector": "projector/src/projector",
@@ -63,6 +64,24 @@ def _container(deployment: dict[str, Any]) -> dict[str, Any]:
     containers = deployment["spec"]["template"]["spec"]["containers"]
     assert len(containers) == 1
     return containers[0]
+
+
+def _env(workload: dict[str, Any]) -> dict[str, Any]:
+    """A container's environment: values, and {"secret": key} for cqrs-secrets' keys."""
+    env: dict[str, Any] = {}
+    for variable in _container(workload)["env"]:
+        if "value" in variable:
+            env[variable["name"]] = variable["value"]
+        else:
+            ref = variable["valueFrom"]["secretKeyRef"]
+            assert ref["name"] == "cqrs-secrets"
+            env[variable["name"]] = {"secret": ref["key"]}
+    return env
+
+
+def _exec_probe(workload: dict[str, Any], probe: str) -> list[str]:
+    command: list[str] = _container(workload)[probe]["exec"]["command"]
+    return command
 
 
 def _routes(service: str) -> set[str]:
@@ -123,8 +142,8 @@ def test_gateway_probes_its_own_health_route() -> None:
 
 
 def test_every_container_has_requests_and_limits_and_runs_unprivileged() -> None:
-    workloads = {**_of_kind("Deployment"), **_of_kind("Job")}
-    assert len(workloads) == 6
+    workloads = {**_of_kind("Deployment"), **_of_kind("Job"), **_of_kind("StatefulSet")}
+    assert len(workloads) == 8
     for name, workload in workloads.items():
         pod = workload["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True, name
@@ -181,8 +200,8 @@ def test_every_deployment_has_a_disruption_budget_over_its_pods() -> None:
         assert budget["spec"]["minAvailable"] < replicas, name
 
 
-def test_every_service_selects_exactly_one_deployments_pods_on_a_named_port() -> None:
-    deployments = _of_kind("Deployment")
+def test_every_service_selects_exactly_one_workloads_pods_on_a_named_port() -> None:
+    deployments = {**_of_kind("Deployment"), **_of_kind("StatefulSet")}
     for name, service in _of_kind("Service").items():
         selector = service["spec"]["selector"]
         chosen = [d for d in deployments.values() if selector.items() <= _pod_labels(d).items()]
@@ -240,6 +259,11 @@ def test_services_accept_their_configuration_and_secrets(service: str) -> None:
     settings = Settings.model_validate(apply_env(config, env))
     assert settings.security.auth_enabled is True
     assert settings.database.mysql.password == secret["stringData"]["db-password"]
+    primary = _env(_of_kind("StatefulSet")[settings.database.mysql.host])
+    assert primary["MARIADB_USER"] == settings.database.mysql.username
+    assert primary["MARIADB_PASSWORD"] == {"secret": "db-password"}
+    assert primary["MARIADB_DATABASE"] == settings.database.mysql.database
+    assert [(r.host, r.port) for r in settings.database.mysql.replicas] == [(REPLICA, 3306)]
     services = _of_kind("Service")
     for urls in settings.system.services.values():
         for url in urls:
@@ -267,3 +291,51 @@ def test_gateway_serves_the_console_files_verbatim() -> None:
     volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
     assert volumes["console"]["configMap"]["name"] == "gateway-console"
     assert mount["mountPath"] == env["CONSOLE_DIR"]
+
+
+def test_the_event_store_primary_writes_a_row_based_binlog_for_its_replica() -> None:
+    primary = _of_kind("StatefulSet")[PRIMARY]
+    args = set(_container(primary)["args"])
+    assert {"--log-bin", "--server-id=1", "--binlog-format=ROW", "--log-slave-updates"} <= args
+    env = _env(primary)
+    assert env["MARIADB_REPLICATION_USER"]
+    assert env["MARIADB_REPLICATION_PASSWORD"] == {"secret": "db-replication-password"}
+    assert "MARIADB_MASTER_HOST" not in env
+
+
+def test_one_read_replica_replicates_from_the_primary_by_gtid() -> None:
+    sets = _of_kind("StatefulSet")
+    replicas = [n for n, s in sets.items() if "MARIADB_MASTER_HOST" in _env(s)]
+    assert replicas == [REPLICA]
+    primary, replica = _container(sets[PRIMARY]), _container(sets[REPLICA])
+    assert replica["image"] == primary["image"]  # mariadb >= 10.5.1: CHANGE MASTER uses GTID
+    name, version = primary["image"].split(":")
+    assert name == "mariadb"
+    assert tuple(int(p) for p in version.split(".")[:2]) >= (10, 5)
+    env, source = _env(sets[REPLICA]), _env(sets[PRIMARY])
+    assert (env["MARIADB_MASTER_HOST"], env["MARIADB_MASTER_PORT"]) == (PRIMARY, "3306")
+    for key in ("MARIADB_REPLICATION_USER", "MARIADB_REPLICATION_PASSWORD"):
+        assert env[key] == source[key], key
+    assert "--read-only" in replica["args"]
+    ids = {a for a in primary["args"] + replica["args"] if a.startswith("--server-id=")}
+    assert ids == {"--server-id=1", "--server-id=2"}
+    secret = yaml.safe_load((K8S / "secret.example.yaml").read_text())
+    assert "db-replication-password" in secret["stringData"]
+
+
+def test_each_database_pod_keeps_its_data_and_is_ready_while_it_replicates() -> None:
+    sets = _of_kind("StatefulSet")
+    assert set(sets) == {PRIMARY, REPLICA}
+    services = _of_kind("Service")
+    for name, workload in sets.items():
+        spec = workload["spec"]
+        assert spec["replicas"] == 1, name  # a second pod would be a second server
+        assert spec["serviceName"] == name
+        assert services[name]["spec"]["clusterIP"] == "None"
+        (claim,) = spec["volumeClaimTemplates"]
+        mounts = {m["name"]: m["mountPath"] for m in _container(workload)["volumeMounts"]}
+        assert mounts[claim["metadata"]["name"]] == "/var/lib/mysql"
+    ready = _exec_probe(sets[REPLICA], "readinessProbe")
+    assert ready[0] == "healthcheck.sh"
+    assert {"--replication_io", "--replication_sql"} <= set(ready)
+    assert "REPLICA MONITOR" in _env(sets[REPLICA])["MARIADB_HEALTHCHECK_GRANTS"]
