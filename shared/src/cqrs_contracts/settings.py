@@ -68,7 +68,7 @@ def _host_port(value: Any) -> Any:
 
 
 class ReplicaSettings(Section):
-    """A read replica of the primary; it has the primary's user, password and database."""
+    """A read replica of the primary, or a shard: the primary's user, password, database."""
 
     host: str = "127.0.0.1"
     port: int = 3307
@@ -91,9 +91,15 @@ class MySQLSettings(Section):
     )
     max_replica_lag: Seconds = Field(default=5.0, ge=0)  # further behind: read the primary
     replica_probe_interval: Seconds = Field(default=0.5, gt=0)  # how often lag is measured
+    # More shards of the event store (cqrs_event_store.shards): shard 1, 2, ... in this
+    # order, same user, password and database as this server (shard 0); never reorder or
+    # remove one: ids name their shard's number. CQRS__DATABASE__MYSQL__SHARDS=host:port,...
+    shards: list[Annotated[ReplicaSettings, BeforeValidator(_host_port)]] = Field(
+        default_factory=list
+    )
 
     def url(self, driver: str = "aiomysql", replica: ReplicaSettings | None = None) -> str:
-        """The primary's URL, or a replica's (same user, password and database)."""
+        """The primary's URL, or a replica's or shard's (same user, password, database)."""
         host, port = (replica.host, replica.port) if replica else (self.host, self.port)
         return (
             f"mysql+{driver}://{self.username}:{self.password}"
