@@ -1,5 +1,6 @@
 """The one place that reads settings and wires the command-service's adapters."""
 
+import asyncio
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -26,12 +27,21 @@ from cqrs_http.telemetry import install_tracing
 
 
 @dataclass
+class Shard:
+    """One shard of the event store (shard 0: the only one, unless sharded): its
+    primary's engine and its outbox relay."""
+
+    number: int
+    engine: AsyncEngine
+    relay: OutboxRelay
+
+
+@dataclass
 class Container:
     settings: Settings
-    engine: AsyncEngine  # the primary: every write, and every read of the write path
+    shards: list[Shard]  # index = shard number (cqrs_event_store.shards)
     replicas: ReadRouter  # the events and commands APIs' reads (replicas where they can)
-    broker: KafkaProducer  # the relay's; connected by the app's or `relay`'s start-up
-    relay: OutboxRelay
+    broker: KafkaProducer  # the relays'; connected by the app's or `relay`'s start-up
     commands: CommandService
     importer: EventImporter
     reader: LogReader
@@ -41,12 +51,36 @@ class Container:
         CommandDeclaration
     ]  # declared and disabled command types, shared by replicas
 
+    @property
+    def engine(self) -> AsyncEngine:
+        """Shard 0's primary: every write of an unsharded store, and the handler types."""
+        return self.shards[0].engine
 
-def make_engine(settings: Settings) -> AsyncEngine:
+    @property
+    def relay(self) -> OutboxRelay:
+        """Shard 0's relay (`shards` has each shard's)."""
+        return self.shards[0].relay
+
+    @property
+    def engines(self) -> list[AsyncEngine]:
+        return [shard.engine for shard in self.shards]
+
+    async def run_relays(self) -> None:
+        """Every shard's outbox relay, until cancelled."""
+        await asyncio.gather(*(shard.relay.run() for shard in self.shards))
+
+
+def shard_urls(settings: Settings, driver: str = "aiomysql") -> list[str]:
+    """The primary of every shard of the event store, shard 0 first."""
+    db = settings.database.mysql
+    return [db.url(driver), *(db.url(driver, shard) for shard in db.shards)]
+
+
+def make_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
     db = settings.database.mysql
     # looked up at call time: the OpenTelemetry instrumentation wraps it (telemetry.py)
     return sqlalchemy_asyncio.create_async_engine(
-        db.url(),
+        url or db.url(),
         pool_size=db.max_idle_conns,
         max_overflow=max(db.max_open_conns - db.max_idle_conns, 0),
         pool_recycle=db.conn_max_lifetime,
@@ -59,28 +93,44 @@ def make_engine(settings: Settings) -> AsyncEngine:
 def build(settings: Settings) -> Container:
     """Every adapter, unconnected: connections open in the app's startup hooks."""
     install_tracing(settings.telemetry, "command-service")  # before the clients: their spans
-    engine = make_engine(settings)
+    engines = [make_engine(settings, url) for url in shard_urls(settings)]
+    engine = engines[0]
     replicas = replica_router(settings.database.mysql, engine)
     cs = settings.command_service
     broker = KafkaProducer(
         settings.kafka.bootstrap, settings.kafka.producer_timeout, cs.relay_max_batch_bytes
     )
-    relay = OutboxRelay(
-        engine, KafkaPublisher(broker), cs.relay_batch_size, cs.relay_poll_interval, cs.relay_linger
-    )
+    publisher = KafkaPublisher(broker)
+    shards = [
+        Shard(
+            number,
+            shard_engine,
+            OutboxRelay(
+                shard_engine,
+                publisher,
+                cs.relay_batch_size,
+                cs.relay_poll_interval,
+                cs.relay_linger,
+            ),
+        )
+        for number, shard_engine in enumerate(engines)
+    ]
     master, ttl = master_key_from(settings.privacy), settings.privacy.key_cache_ttl
     keys = WriteKeys(master, ttl)
-    store = SqlWriteStore(engine, settings.kafka.topic, cs.snapshot_every, keys)
-    on_commit = relay.wake if cs.relay_enabled else (lambda: None)
-    commands = CommandService(store, settings, on_commit=on_commit)
+    stores = [SqlWriteStore(e, settings.kafka.topic, cs.snapshot_every, keys) for e in engines]
+
+    def on_commit(shard: int) -> None:
+        if cs.relay_enabled:
+            shards[shard].relay.wake()
+
+    commands = CommandService(stores[0], settings, on_commit=on_commit, other_shards=stores[1:])
     return Container(
         settings=settings,
-        engine=engine,
+        shards=shards,
         replicas=replicas,
         broker=broker,
-        relay=relay,
         commands=commands,
-        importer=EventImporter(store, settings.cqrs.supported_event_types),
+        importer=EventImporter(stores[0], settings.cqrs.supported_event_types, stores[1:]),
         # the events and commands APIs read keys afresh (ttl 0): a user forgotten through
         # another replica must read as erased at once, and these reads are not hot paths
         reader=LogReader(replicas, KeyRing(engine, master, ttl=0)),
@@ -89,6 +139,6 @@ def build(settings: Settings) -> Container:
             socket_timeout=settings.redis.socket_timeout,
             socket_connect_timeout=settings.redis.connect_timeout,
         ),
-        retention=Retention(engine, settings.cqrs.max_commands),
+        retention=Retention(engines, settings.cqrs.max_commands),
         handlers=command_registry(SqlHandlerStore(engine), commands),
     )

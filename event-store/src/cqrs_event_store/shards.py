@@ -5,12 +5,14 @@ the streams of their orders and payments sit on one shard, so every command writ
 shard, in one transaction. Shard 0, the home shard, is `database.mysql`; shards 1.. are
 `database.mysql.shards`, in order: a shard's number is its place in that list.
 
-The id scheme: an id the command-service mints on shard s is a UUID of version 8 whose
-third group is "8" and s in three hex digits (`…-8001-…` lives on shard 1), the rest
-random. A new user is placed on a shard; an order is minted on its user's shard, a
-payment on its order's, and a user's data key on the user's. Every other id (UUIDs of
-version 4 minted before sharding, ids an import or a declared command chose, any text)
-lives on shard 0, so a store that had one shard keeps every stream where it is.
+The id scheme: an id the command-service mints on shard s > 0 is a UUID of version 8
+whose third group is "8" and s in three hex digits (`…-8001-…` lives on shard 1), the
+rest random; on shard 0 it mints plain UUID4s, as before sharding. A new user is placed
+on a shard; every other new id is minted beside the id it belongs to (`id_beside`): an
+order's beside its user's, a payment's beside its order's, an event's beside its
+stream's, a data key's beside its subject's. Every id that is not such a UUID8 (UUID4s,
+ids an import or a declared command chose, any text) lives on shard 0, so a store that
+had one shard keeps every stream where it is.
 
 Why ids and not a directory table: any process (command-service, projector, query
 time travel) finds a stream's shard from the id alone, with no lookup to keep
@@ -52,13 +54,20 @@ def named_shard(stream_id: str) -> int:
 
 
 def mint_id(shard: int) -> str:
-    """A new random id that names `shard`."""
+    """A new random id that names `shard` (a UUID4 for shard 0)."""
     if not 0 <= shard < MAX_SHARDS:
         raise ValueError(f"shard {shard} is outside 0..{MAX_SHARDS - 1}")
+    if shard == HOME:
+        return str(uuid.uuid4())
     value = uuid.uuid4().int
     value &= ~(0xFFFF << 64)  # the version nibble and the 12 bits after it
     value |= (_VERSION << 76) | (shard << 64)
     return str(uuid.UUID(int=value))
+
+
+def id_beside(other_id: str) -> str:
+    """A new id on the shard that holds `other_id`."""
+    return mint_id(named_shard(other_id))
 
 
 @dataclass
@@ -95,8 +104,7 @@ class ShardMap:
         return int.from_bytes(digest, "big") % self.count
 
     def mint(self, shard: int) -> str:
-        """A new id on `shard` (one of this store's); on a one-shard store a plain UUID4,
-        as ids were before sharding."""
+        """A new id on `shard` (one of this store's)."""
         if not 0 <= shard < self.count:
             raise ValueError(f"shard {shard} is not one of this store's {self.count}")
-        return str(uuid.uuid4()) if self.count == 1 else mint_id(shard)
+        return mint_id(shard)

@@ -167,18 +167,23 @@ async def test_a_version_written_by_another_writer_sends_the_batch_back_one_by_o
     container: Container, private_store: PrivateStore
 ) -> None:
     """A second command-service (another engine on the same database) appends to the
-    stream between our load and our insert: the batch clashes and is retried alone."""
-    commands = container.commands
+    stream between our load and our insert: the batch clashes and is retried alone.
+    Twenty writers race on one stream, so both services get retries enough to finish
+    (with the default 5, one update in a few runs lost every race and got its 409)."""
+    retries = {"CQRS__COMMAND_SERVICE__MAX_APPEND_RETRIES": "40"}
+    mine = build(private_store.settings(**retries))
+    commands = mine.commands
     user_id = (await send(commands, "CreateUser", new_user())).body["aggregate_id"]
-    other = build(private_store.settings())
+    other = build(private_store.settings(**retries))
     try:
         answers = await asyncio.gather(
             *(send(commands, "UpdateUser", {"id": user_id, "age": a}) for a in range(20, 30)),
             *(send(other.commands, "UpdateUser", {"id": user_id, "age": a}) for a in range(60, 70)),
         )
     finally:
-        await other.engine.dispose()
-        await other.redis.aclose()
+        for built in (mine, other):
+            await built.engine.dispose()
+            await built.redis.aclose()
     assert [a.http_status for a in answers] == [200] * 20, [a.body for a in answers]
     stored = await rows(container, t.events, t.events.c.stream_id == user_id)
     assert sorted(r.version for r in stored) == list(range(1, 22))

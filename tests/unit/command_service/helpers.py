@@ -46,7 +46,7 @@ class Service:
         port: WriteStore = self.store  # mypy: the fake fulfils the port
         self.service = CommandService(port, self.settings, on_commit=self._committed)
 
-    def _committed(self) -> None:
+    def _committed(self, shard: int) -> None:
         self.commits.append(None)
 
     def send(

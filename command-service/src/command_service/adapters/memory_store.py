@@ -11,7 +11,7 @@ transaction and nothing of it is kept. A batch (group commit) stages its writes 
 
 import bisect
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -127,6 +127,7 @@ class MemoryWriteStore:
         self._topic = topic
         self._positions = itertools.count(1)  # shared: concurrent writers never share one
         self._commits = 0  # a transaction that saw every commit so far commits its copy
+        self.held: set[tuple[str, str]] = set()  # values held for another shard's claim
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator["MemorySession"]:
@@ -161,6 +162,22 @@ class MemoryWriteStore:
     @property
     def topic(self) -> str:
         return self._topic
+
+    @asynccontextmanager
+    async def hold(self, claims: Sequence[UniqueClaim]) -> AsyncIterator[None]:
+        """Hold values for another shard: taken here -> ClaimTakenError; held by another
+        hold -> VersionConflictError (the SQL store would wait, then maybe time out)."""
+        values = {(c.scope, c.value) for c in claims}
+        for claim in claims:
+            if (claim.scope, claim.value) in self.tables.claims:
+                raise ClaimTakenError(claim)
+        if values & self.held:
+            raise VersionConflictError("(a held claim)", -1)
+        self.held |= values
+        try:
+            yield
+        finally:
+            self.held -= values
 
     async def find_answer(self, key: str, now: datetime) -> StoredAnswer | None:
         held = self.tables.answers.get(key)
@@ -243,6 +260,8 @@ class MemorySession:
     async def claim(
         self, claims: tuple[UniqueClaim, ...], releases: tuple[UniqueClaim, ...]
     ) -> None:
+        if any((c.scope, c.value) in self.store.held for c in claims):
+            raise VersionConflictError("(a held claim)", -1)  # the SQL store would wait
         self._write(Writes(releases=list(releases), claims=list(claims)))
 
     async def record_command(self, record: CommandRecord) -> None:

@@ -5,6 +5,7 @@ published count, and the outbox's backlog and age, read at scrape time.
 Every labelled child is looked up once (`Children`): a command costs a dict lookup and an
 increment per metric, no lock but prometheus_client's own."""
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -77,19 +78,21 @@ class OutboxGauges:
     """The outbox backlog and the relay's lag from one scrape-time read (two indexed
     statements: the count and the oldest row by id)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, engines: Sequence[AsyncEngine]) -> None:
+        self._engines = engines  # every shard's: the backlog is their sum, the age their max
         self._age: Samples = {}
 
     async def backlog(self) -> Samples:
-        async with self._engine.connect() as conn:
-            count = int(await conn.scalar(select(func.count()).select_from(t.outbox)) or 0)
-            oldest = await conn.scalar(
-                select(t.outbox.c.created_at).order_by(t.outbox.c.id).limit(1)
-            )
-        age = 0.0
-        if oldest is not None:
-            age = max((datetime.now(UTC) - oldest.replace(tzinfo=UTC)).total_seconds(), 0.0)
+        count, age = 0, 0.0
+        for engine in self._engines:
+            async with engine.connect() as conn:
+                count += int(await conn.scalar(select(func.count()).select_from(t.outbox)) or 0)
+                oldest = await conn.scalar(
+                    select(t.outbox.c.created_at).order_by(t.outbox.c.id).limit(1)
+                )
+            if oldest is not None:
+                waited = (datetime.now(UTC) - oldest.replace(tzinfo=UTC)).total_seconds()
+                age = max(age, waited)
         self._age = {(): age}
         return {(): float(count)}
 

@@ -2,7 +2,6 @@
 personal fields sealed with their subject's data key. One definition for the MySQL and
 the in-memory stores."""
 
-import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -13,6 +12,7 @@ from cqrs_contracts.events import PERSONAL_FIELDS
 from cqrs_contracts.privacy import ERASED, SUBJECT_FIELD
 from cqrs_event_store.privacy.cipher import DataKey, is_sealed
 from cqrs_event_store.privacy.sealing import seal_fields
+from cqrs_event_store.shards import id_beside
 
 
 def change_envelopes(
@@ -22,7 +22,7 @@ def change_envelopes(
     the store gives it)."""
     return [
         EventEnvelope(
-            event_id=str(uuid.uuid4()),
+            event_id=id_beside(change.stream_id),  # on its stream's shard
             stream_type=change.stream_type,
             stream_id=change.stream_id,
             version=start + offset,

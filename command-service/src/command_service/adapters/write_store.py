@@ -1,15 +1,16 @@
 """The MySQL write store: opens the transactions of single commands and of batches
 (group commit), finds and records idempotent answers (revealing the events they carry)."""
 
+import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 
 from opentelemetry.trace import SpanKind
-from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import insert, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from command_service.adapters.batch_session import SqlBatchSession, position_step
 from command_service.adapters.private_records import revealed_answer
@@ -22,15 +23,20 @@ from command_service.adapters.write_session import (
 )
 from command_service.application.ports import (
     BatchConflictError,
+    ClaimTakenError,
     StoredAnswer,
     VersionConflictError,
 )
+from command_service.domain.decisions import UniqueClaim
 from cqrs_contracts.settings import PrivacySettings
 from cqrs_event_store import tables as t
 from cqrs_event_store.timestamps import naive_utc
 from cqrs_http.telemetry import span_under
 
 DB_ATTRIBUTES = {"db.system": "mysql", "db.operation": "transaction"}
+HOLD_WAIT_SECONDS = 10  # a hold waits this long for another transaction's row of a value
+_HOLD_WAIT = text(f"SET SESSION innodb_lock_wait_timeout = {HOLD_WAIT_SECONDS}")
+_DEFAULT_WAIT = text("SET SESSION innodb_lock_wait_timeout = DEFAULT")
 
 
 class SqlWriteStore:
@@ -79,6 +85,27 @@ class SqlWriteStore:
                 raise BatchConflictError("deadlock") from error
             raise
 
+    @asynccontextmanager
+    async def hold(self, claims: Sequence[UniqueClaim]) -> AsyncIterator[None]:
+        """Insert the claims' rows (as stored: hashed) in a transaction rolled back when
+        the block ends: in sorted order, so two holds of one batch's values never cross."""
+        digest = self.keys.hasher.digest
+        owners = {(c.scope, digest(c.value)): c.owner for c in claims}
+        rows = [{"scope": s, "value": v, "owner": owners[(s, v)]} for s, v in sorted(owners)]
+        with span_under("event_store.hold_claims", None, SpanKind.CLIENT, DB_ATTRIBUTES):
+            async with self._engine.connect() as conn:
+                await conn.execute(_HOLD_WAIT)
+                try:
+                    async with conn.begin() as held:
+                        await _insert_held(conn, rows, claims)
+                        try:
+                            yield
+                        finally:
+                            await held.rollback()
+                finally:
+                    with contextlib.suppress(DBAPIError):
+                        await conn.execute(_DEFAULT_WAIT)
+
     async def find_answer(self, key: str, now: datetime) -> StoredAnswer | None:
         async with self._engine.connect() as conn:
             row = (
@@ -93,3 +120,16 @@ class SqlWriteStore:
                 return None
             body = await revealed_answer(json.loads(row.response), self.keys.session(conn).reveal)
         return StoredAnswer(row.command_id, row.http_status, body, row.fingerprint)
+
+
+async def _insert_held(
+    conn: AsyncConnection, rows: list[dict[str, str]], claims: Sequence[UniqueClaim]
+) -> None:
+    try:
+        await conn.execute(insert(t.unique_claims).values(rows))
+    except IntegrityError as taken:  # committed here: another shard's user holds it
+        raise ClaimTakenError(claims[0]) from taken
+    except DBAPIError as error:
+        if mysql_code(error) in (MYSQL_DEADLOCK, MYSQL_LOCK_WAIT_TIMEOUT):
+            raise VersionConflictError("(a held claim)", -1) from error
+        raise

@@ -77,6 +77,9 @@ class CommandSpec:
     contract: type[c.CommandData]
     handler: Handler
     target: tuple[str, str] | None  # (stream type, data field naming its id); None: a new stream
+    # a new stream's owner: the data field naming the stream whose shard it joins (None:
+    # a stream of its own, placed on a shard; cqrs_event_store.shards)
+    owner: str | None = None
     check: DataCheck | None = None  # a declared command's JSON Schema, instead of config rules
     admin_only: bool = False  # refused (403) to a caller without the admin role
 
@@ -86,7 +89,7 @@ BUILT_IN: dict[str, CommandSpec] = {
     "UpdateUser": CommandSpec(c.UpdateUser, update_user, ("user", "user_id")),
     "DeleteUser": CommandSpec(c.DeleteUser, delete_user, ("user", "user_id")),
     "ForgetUser": CommandSpec(c.ForgetUser, forget_user, ("user", "user_id"), admin_only=True),
-    "CreateOrder": CommandSpec(c.CreateOrder, create_order, None),
+    "CreateOrder": CommandSpec(c.CreateOrder, create_order, None, owner="user_id"),
     "UpdateOrder": CommandSpec(c.UpdateOrder, update_order, ("order", "order_id")),
     "CancelOrder": CommandSpec(c.CancelOrder, cancel_order, ("order", "order_id")),
     "ProcessPayment": CommandSpec(c.ProcessPayment, process_payment, ("order", "order_id")),

@@ -1,6 +1,6 @@
 """Ports: what the application needs from storage, as Protocols the adapters fulfil."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -137,6 +137,12 @@ class WriteStore(Protocol):
 
     async def find_answer(self, key: str, now: datetime) -> StoredAnswer | None: ...
 
+    def hold(self, claims: Sequence[UniqueClaim]) -> AbstractAsyncContextManager[None]:
+        """Hold the claims' values on this shard for a transaction on another one: until
+        the block ends, a claim of one of them here waits; ClaimTakenError when one is
+        claimed here already, VersionConflictError when waiting for one timed out.
+        Nothing of it is ever stored (application/unique_holds.py)."""
+
 
 BatchJob = TypeVar("BatchJob")
 BatchAnswer = TypeVar("BatchAnswer")
@@ -150,8 +156,8 @@ class BatchWriter(Protocol[BatchJob, BatchAnswer]):
 
 
 class CommandListener(Protocol):
-    def __call__(self) -> None:
-        """Told after each commit that appended events (wakes the outbox relay)."""
+    def __call__(self, shard: int) -> None:
+        """Told after each commit that appended events on `shard` (wakes its relay)."""
 
 
 EventStream = AsyncIterator[EventEnvelope]

@@ -1,10 +1,20 @@
-"""The command service: validate, deduplicate, load-decide-append with retries, log."""
+"""The command service: validate, deduplicate, load-decide-append with retries, log.
+
+On a sharded event store (cqrs_event_store.shards) each command is written on one shard,
+its route: the shard of the stream it names (`CommandSpec.target`, or `owner` for a new
+stream that joins its owner's), or for a new user the shard placed by its idempotency
+key (the same key, the same shard) or in turn. Everything of the command goes there: its
+events, outbox rows, log row and remembered answer, so it stays one transaction; each
+shard has its own group commit. A unique value (an email) is claimed on the owner's
+shard and held on every other while that transaction commits (`UniqueHolds`)."""
 
 import asyncio
 import hashlib
 import json
 import time
 import uuid
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,6 +35,7 @@ from command_service.application.ports import (
     WriteSession,
     WriteStore,
 )
+from command_service.application.unique_holds import UniqueHolds
 from command_service.application.validation import parse_command
 from command_service.domain.decisions import Context, Decision
 from command_service.domain.errors import DomainError
@@ -32,6 +43,7 @@ from cqrs_contracts.consistency import StreamVersion, encode_token
 from cqrs_contracts.envelopes import CommandRequest, CommandResult, EventEnvelope, EventMetadata
 from cqrs_contracts.errors import ErrorCode, error_body
 from cqrs_contracts.settings import Settings
+from cqrs_event_store.shards import ShardMap, UnknownShardError
 
 
 @dataclass(frozen=True)
@@ -63,6 +75,7 @@ class _Refusable:
     expires: datetime
     started: float
     fingerprint: str | None
+    shard: int  # where it is written: its route, or the key's placement when refused early
 
 
 @dataclass(frozen=True)
@@ -77,11 +90,12 @@ class _Job(_Refusable):
 
 @dataclass
 class CommandService:
-    store: WriteStore
+    store: WriteStore  # the event store's shard 0 (its only one, unless sharded)
     settings: Settings
-    on_commit: CommandListener = field(default=lambda: None)
+    on_commit: CommandListener = field(default=lambda shard: None)
     commands: dict[str, CommandSpec] = field(default_factory=lambda: dict(BUILT_IN))
     disabled: frozenset[str] = frozenset()  # built-in types an admin switched off
+    other_shards: Sequence[WriteStore] = ()  # shards 1.. of a sharded event store, in order
 
     def use(self, commands: dict[str, CommandSpec], disabled: frozenset[str]) -> None:
         """Switch to another set of command types (the handler registry's latest)."""
@@ -89,12 +103,18 @@ class CommandService:
 
     def __post_init__(self) -> None:
         cs = self.settings.command_service
-        self._commits = GroupCommit(self._write_batch, cs.group_commit_max, cs.group_commit_batches)
+        self.stores: tuple[WriteStore, ...] = (self.store, *self.other_shards)
+        self.shards = ShardMap(len(self.stores))
+        self._holds = UniqueHolds(self.stores)
+        self._commits = [
+            GroupCommit(self._write_batch, cs.group_commit_max, cs.group_commit_batches)
+            for _ in self.stores
+        ]
         self._clashed = 0  # batches that were run command by command after a clash
 
     def group_commit_stats(self) -> dict[str, int]:
-        commits = self._commits
-        return {"batches": commits.batches, "commands": commits.jobs, "clashed": self._clashed}
+        batches, jobs = sum(c.batches for c in self._commits), sum(c.jobs for c in self._commits)
+        return {"batches": batches, "commands": jobs, "clashed": self._clashed}
 
     async def execute(self, request: CommandRequest, caller: Caller) -> StoredAnswer:
         """Handle one command and give the answer (status and body) to send back: only
@@ -117,14 +137,36 @@ class CommandService:
         )
         expires = received + timedelta(seconds=self.settings.command_service.idempotency_ttl)
         fingerprint = _fingerprint(request) if key is not None else None
-        refusable = _Refusable(record, key, expires, started, fingerprint)
-        if key is not None and (first := await self.store.find_answer(key, received)) is not None:
-            return await self._replay(first, refusable)
+        placed = self.shards.place(key)
+        refusable = _Refusable(record, key, expires, started, fingerprint, placed)
         try:
             job = self._prepare(request, caller, refusable)
         except RejectedError as rejected:
+            if key is not None and (first := await self._answer(placed, key, received)):
+                return await self._replay(first, refusable)
             return await self._refuse(refusable, rejected)
-        return await self._commits.submit(job)
+        if key is not None and (first := await self._answer(job.shard, key, received)):
+            return await self._replay(first, job)
+        return await self._commits[job.shard].submit(job)
+
+    async def _answer(self, shard: int, key: str, now: datetime) -> StoredAnswer | None:
+        return await self.stores[shard].find_answer(key, now)
+
+    def _route(self, spec: CommandSpec, command: Any, job: _Refusable) -> int:
+        """The shard a parsed command is written on (see the module's docstring)."""
+        field_name = spec.target[1] if spec.target else spec.owner
+        named = getattr(command, field_name, None) if field_name else None
+        if not isinstance(named, str):
+            return job.shard
+        try:
+            return self.shards.of(named)
+        except UnknownShardError as beyond:
+            raise RejectedError(
+                422,
+                ErrorCode.VALIDATION_FAILED,
+                str(beyond),
+                fields=[{"field": f"data.{field_name}", "message": str(beyond)}],
+            ) from beyond
 
     async def _replay(self, first: StoredAnswer, job: _Refusable) -> StoredAnswer:
         """The first answer for this idempotency key, when it answered this very request
@@ -140,21 +182,27 @@ class CommandService:
         return await self._refuse(replace(job, key=None), rejected)
 
     async def _write_batch(self, jobs: list[_Job]) -> list[StoredAnswer | BaseException]:
-        """Every job in one transaction; after any clash each on its own, where it is
-        retried or refused alone."""
+        """Every job (all of one shard) in one transaction; after any clash each on its
+        own, where it is retried or refused alone."""
         try:
             answers: list[StoredAnswer | BaseException] = [*await self._attempt_batch(jobs)]
         except BatchConflictError:
             self._clashed += 1
             return await asyncio.gather(*(self._alone(job) for job in jobs), return_exceptions=True)
-        self.on_commit()
+        self.on_commit(jobs[0].shard)
         return answers
 
     async def _attempt_batch(self, jobs: list[_Job]) -> list[StoredAnswer]:
-        now = datetime.now(UTC)
-        async with self.store.batch() as batch:
+        now, shard = datetime.now(UTC), jobs[0].shard
+        async with AsyncExitStack() as holds, self.stores[shard].batch() as batch:
             staged = [await self._stage(batch, job, now) for job in jobs]
-            stored = await batch.flush(now)
+            claims = [c for o in staged if not isinstance(o, StoredAnswer) for c in o[0].claims]
+            try:  # the claims held on the other shards, in shard order (UniqueHolds)
+                await self._holds.below(holds, shard, claims)
+                stored = await batch.flush(now)
+                await self._holds.above(holds, shard, claims)
+            except (ClaimTakenError, VersionConflictError) as clash:
+                raise BatchConflictError(str(clash)) from clash
             answers = []
             for job, outcome in zip(jobs, staged, strict=True):
                 if isinstance(outcome, StoredAnswer):
@@ -195,7 +243,7 @@ class CommandService:
             answer = await self._run_with_retries(job)
         except DuplicateKeyError:
             assert job.key is not None
-            if (first := await self.store.find_answer(job.key, datetime.now(UTC))) is not None:
+            if (first := await self._answer(job.shard, job.key, datetime.now(UTC))) is not None:
                 return await self._replay(first, job)
             return StoredAnswer(
                 job.record.command_id,
@@ -204,36 +252,36 @@ class CommandService:
             )
         except RejectedError as rejected:
             return await self._refuse(job, rejected)
-        self.on_commit()
+        self.on_commit(job.shard)
         return answer
 
     async def _refuse(self, job: _Refusable, rejected: RejectedError) -> StoredAnswer:
         answer = StoredAnswer(
             job.record.command_id, rejected.status, rejected.body, job.fingerprint
         )
-        stored = await self._record_rejection(_refused(job, rejected), job.key, answer, job.expires)
+        stored = await self._record_rejection(job, _refused(job, rejected), answer)
         return stored if stored is answer else await self._replay(stored, job)
 
     async def _record_rejection(
-        self, record: CommandRecord, key: str | None, answer: StoredAnswer, expires: datetime
+        self, job: _Refusable, record: CommandRecord, answer: StoredAnswer
     ) -> StoredAnswer:
         """Log a refused command and remember its answer; the first stored answer wins. A
         command id that names an earlier command keeps that command's log row."""
-        log = True
+        log, key, store = True, job.key, self.stores[job.shard]
         while True:
             try:
-                async with self.store.session() as session:
+                async with store.session() as session:
                     if log:
                         await session.record_command(record)
                     if key is not None:
-                        await session.remember_answer(key, answer, expires)
+                        await session.remember_answer(key, answer, job.expires)
             except CommandIdTakenError:
                 if not log:
                     raise
                 log = False
             except DuplicateKeyError:
                 assert key is not None
-                return await self.store.find_answer(key, datetime.now(UTC)) or answer
+                return await store.find_answer(key, datetime.now(UTC)) or answer
             else:
                 return answer
 
@@ -264,6 +312,7 @@ class CommandService:
             job.expires,
             job.started,
             job.fingerprint,
+            self._route(spec, command, job),
             request,
             spec,
             command,
@@ -292,7 +341,7 @@ class CommandService:
                 409, ErrorCode.VERSION_CONFLICT, message, stream_id=clash.stream_id
             )
         stream_id = getattr(job.command, target[1])
-        async with self.store.session() as session:
+        async with self.stores[job.shard].session() as session:
             await session.load(target[0], stream_id)
             return _version_mismatch(stream_id, expected, session.version_of(stream_id))
 
@@ -304,11 +353,13 @@ class CommandService:
             raise RejectedError(409, ErrorCode.CONFLICT, message, field="id") from taken
 
     async def _write(self, job: _Job) -> StoredAnswer:
-        now = datetime.now(UTC)
-        async with self.store.session() as session:
+        now, shard = datetime.now(UTC), job.shard
+        async with AsyncExitStack() as holds, self.stores[shard].session() as session:
             decision = await self._decide(session, job, now)
-            try:
+            try:  # the claims held on the other shards, in shard order (UniqueHolds)
+                await self._holds.below(holds, shard, decision.claims)
                 await session.claim(decision.claims, decision.releases)
+                await self._holds.above(holds, shard, decision.claims)
             except ClaimTakenError as taken:  # the message never echoes the (personal) value
                 message = "this email is already in use"
                 raise RejectedError(409, ErrorCode.EMAIL_TAKEN, message, field="email") from taken
@@ -330,7 +381,7 @@ class CommandService:
         return answer
 
     async def _decide(self, session: WriteSession, job: _Job, now: datetime) -> Decision:
-        context = Context(now=now, new_id=str(uuid.uuid4()))
+        context = Context(now=now, new_id=self.shards.mint(job.shard))
         try:
             decision = await job.spec.handler(session, job.command, context)
         except DomainError as refused:

@@ -9,7 +9,7 @@ from granian.constants import Interfaces
 
 from command_service.adapters.encrypt_existing import encrypt_existing
 from command_service.adapters.write_keys import WriteKeys
-from command_service.bootstrap import build, make_engine
+from command_service.bootstrap import build, make_engine, shard_urls
 from command_service.migrations import upgrade_to_head
 from cqrs_contracts.settings import Settings, load_settings, load_settings_or_exit
 from cqrs_http.logs import configure, dict_config
@@ -19,19 +19,22 @@ async def _relay_forever() -> None:
     container = build(load_settings())
     await container.broker.connect()
     try:
-        await container.relay.run()
+        await container.run_relays()
     finally:
         await container.broker.stop()
-        await container.engine.dispose()
+        for shard in container.shards:
+            await shard.engine.dispose()
 
 
 async def _encrypt_existing(settings: Settings, batch: int) -> None:
-    engine = make_engine(settings)
-    try:
-        counts = await encrypt_existing(engine, WriteKeys.from_settings(settings.privacy), batch)
-    finally:
-        await engine.dispose()
-    print(" ".join(f"{table}={n}" for table, n in counts.items()))
+    keys = WriteKeys.from_settings(settings.privacy)
+    for number, url in enumerate(shard_urls(settings)):
+        engine = make_engine(settings, url)
+        try:
+            counts = await encrypt_existing(engine, keys, batch)
+        finally:
+            await engine.dispose()
+        print(f"shard {number}: " + " ".join(f"{table}={n}" for table, n in counts.items()))
 
 
 def main() -> None:
@@ -53,7 +56,9 @@ def main() -> None:
     settings = load_settings_or_exit()  # a bad key: one line and status 1, no traceback
     configure(settings.logging, "command-service")
     if args.what == "migrate":
-        upgrade_to_head(settings.database.mysql.url())
+        for number, url in enumerate(shard_urls(settings)):
+            upgrade_to_head(url)
+            print(f"shard {number}: migrated")
     elif args.what == "privacy":
         asyncio.run(_encrypt_existing(settings, args.batch))
     elif args.what == "relay":

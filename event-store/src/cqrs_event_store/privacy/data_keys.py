@@ -5,7 +5,6 @@ guess). Functions take a connection so a writer can create or destroy a key in t
 transaction as the events that need it."""
 
 import base64
-import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cqrs_event_store.privacy.cipher import DataKey, data_key, new_material
 from cqrs_event_store.privacy.master_key import MasterKeyProvider
+from cqrs_event_store.shards import id_beside
 from cqrs_event_store.tables import data_keys
 from cqrs_event_store.timestamps import naive_utc
 
@@ -60,7 +60,7 @@ def new_key(
 ) -> tuple[DataKey, dict[str, Any]]:
     """A new key for `subject` and the `data_keys` row that stores it (wrapped), for a
     writer that inserts rows in bulk."""
-    key_id, material = str(uuid.uuid4()), new_material()
+    key_id, material = id_beside(subject), new_material()  # on the subject's shard
     row = {
         "key_id": key_id,
         "subject": subject,
@@ -91,7 +91,7 @@ async def destroy(conn: AsyncConnection, subject: str, now: datetime) -> None:
     if result.rowcount == 0:
         await conn.execute(
             insert(data_keys).values(
-                key_id=str(uuid.uuid4()),
+                key_id=id_beside(subject),
                 subject=subject,
                 wrapped_key=None,
                 master_key_id="",

@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from command_service.adapters.log_reader import BadCursorError
 from command_service.adapters.metrics import OutboxGauges
-from command_service.bootstrap import Container, build
+from command_service.bootstrap import Container, build, shard_urls
 from command_service.entrypoints.http.commands import CommandController
 from command_service.entrypoints.http.events import EventController
 from command_service.entrypoints.http.handlers import CommandHandlerController
@@ -47,7 +47,8 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         settings = container.settings
         if settings.command_service.migrate_on_start:
-            await asyncio.to_thread(upgrade_to_head, settings.database.mysql.url())
+            for url in shard_urls(settings):
+                await asyncio.to_thread(upgrade_to_head, url)
         await container.broker.connect()
         with contextlib.suppress(Exception):  # else the refresh task retries and logs
             await container.handlers.refresh()
@@ -56,8 +57,8 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
             asyncio.create_task(container.handlers.run(), name="command-handlers"),
         ]
         if settings.command_service.relay_enabled:
-            tasks.append(asyncio.create_task(container.relay.run(), name="outbox-relay"))
-        gauges = OutboxGauges(container.engine)  # read when /metrics is scraped
+            tasks.append(asyncio.create_task(container.run_relays(), name="outbox-relays"))
+        gauges = OutboxGauges(container.engines)  # read when /metrics is scraped
         gauges.install()
         try:
             yield
@@ -66,7 +67,7 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
             await stop_tasks(tasks)
             await bounded(
                 ("kafka", container.broker.stop()),
-                ("mysql", container.engine.dispose()),
+                *((f"mysql shard {s.number}", s.engine.dispose()) for s in container.shards),
                 ("mysql replicas", container.replicas.close()),
                 ("redis", container.redis.aclose()),
             )

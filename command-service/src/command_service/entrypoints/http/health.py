@@ -6,6 +6,7 @@ from typing import Any
 from litestar import Response, get
 from litestar.di import NamedDependency
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from command_service.adapters.outbox_relay import outbox_backlog
 from command_service.bootstrap import Container
@@ -18,9 +19,17 @@ async def liveness() -> dict[str, str]:
 
 
 async def _database(container: Container) -> dict[str, Any]:
-    async with container.engine.connect() as conn:
-        await conn.execute(text("SELECT 1"))
-    return {}
+    """Every shard's primary answers (one down: the writes of its users fail)."""
+
+    async def ping(engine: AsyncEngine) -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    found = await asyncio.gather(*(ping(e) for e in container.engines), return_exceptions=True)
+    down = [f"shard {n}: {type(e).__name__}: {e}" for n, e in enumerate(found) if e is not None]
+    if down:
+        raise ConnectionError("; ".join(down)[:500])
+    return {"shards": len(container.shards)}
 
 
 async def _broker(container: Container) -> dict[str, Any]:
@@ -30,9 +39,11 @@ async def _broker(container: Container) -> dict[str, Any]:
 
 
 async def _outbox(container: Container) -> dict[str, Any]:
+    backlogs = [await outbox_backlog(engine) for engine in container.engines]
     return {
-        "backlog": await outbox_backlog(container.engine),
-        "relay_shards": len(container.relay.owned_shards),
+        "backlog": sum(backlogs),
+        "relay_shards": sum(len(s.relay.owned_shards) for s in container.shards),
+        **({"backlog_by_shard": backlogs} if len(backlogs) > 1 else {}),
     }
 
 

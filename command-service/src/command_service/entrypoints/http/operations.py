@@ -22,11 +22,12 @@ async def stats(container: NamedDependency[Container]) -> dict[str, Any]:
         "uptime_seconds": round(time.monotonic() - STARTED, 1),
         "tasks": len(asyncio.all_tasks()),  # this process's asyncio tasks (leaks show here)
         "relay": {
-            "published": container.relay.published,
-            "owned_shards": len(container.relay.owned_shards),
+            "published": sum(s.relay.published for s in container.shards),
+            "owned_shards": sum(len(s.relay.owned_shards) for s in container.shards),
         },
+        "event_store_shards": len(container.shards),
         "group_commit": container.commands.group_commit_stats(),
-        **await command_stats(container.engine),
+        **await command_stats(container.engines),
     }
 
 
