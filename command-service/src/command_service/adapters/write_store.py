@@ -94,9 +94,9 @@ class SqlWriteStore:
         rows = [{"scope": s, "value": v, "owner": owners[(s, v)]} for s, v in sorted(owners)]
         with span_under("event_store.hold_claims", None, SpanKind.CLIENT, DB_ATTRIBUTES):
             async with self._engine.connect() as conn:
-                await conn.execute(_HOLD_WAIT)
                 try:
                     async with conn.begin() as held:
+                        await conn.execute(_HOLD_WAIT)  # for this connection, not this txn
                         await _insert_held(conn, rows, claims)
                         try:
                             yield
