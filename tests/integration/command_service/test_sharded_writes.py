@@ -49,7 +49,9 @@ class TwoShards:
 
     async def count(self, shard: int, table: Any, *where: Any) -> int:
         async with self.engines[shard].connect() as conn:
-            return int(await conn.scalar(select(func.count()).select_from(table).where(*where)))
+            return int(
+                await conn.scalar(select(func.count()).select_from(table).where(*where)) or 0
+            )
 
 
 @pytest.fixture
