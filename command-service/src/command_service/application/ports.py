@@ -156,7 +156,7 @@ class BatchWriter(Protocol[BatchJob, BatchAnswer]):
 
 
 class CommandListener(Protocol):
-    def __call__(self, shard: int) -> None:
+    def __call__(self, shard: int, /) -> None:
         """Told after each commit that appended events on `shard` (wakes its relay)."""
 
 
