@@ -95,7 +95,7 @@ chaos: sync
 
 # Stop the chaos suite's private servers (.state/chaos), if a run was cut short
 chaos-down:
-    [ ! -f .state/chaos/config.yaml ] || CQRS_CONFIG=.state/chaos/config.yaml CQRS_STATE_DIR=.state/chaos {{infra}} down mariadb redis kafka readstore
+    [ ! -f .state/chaos/config.yaml ] || CQRS_CONFIG=.state/chaos/config.yaml CQRS_STATE_DIR=.state/chaos {{infra}} down mariadb mariadb-shard redis kafka readstore
 
 # Rebuild the read models from the event store, with no downtime
 rebuild: sync

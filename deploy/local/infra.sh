@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Native local infrastructure on 127.0.0.1: ./infra.sh up|down|status [component...]
-# Components (in start order): mariadb mariadb-replica redis kafka readstore nginx.
+# Components (in start order): mariadb mariadb-replica mariadb-shard redis kafka readstore nginx.
 # Idempotent: up finds running components up; down stops only what these scripts started.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-ALL=(mariadb mariadb-replica redis kafka readstore nginx)
+ALL=(mariadb mariadb-replica mariadb-shard redis kafka readstore nginx)
 action="${1:-status}"; shift || true
 comps=("$@"); [ ${#comps[@]} -gt 0 ] || comps=("${ALL[@]}")
 

@@ -32,13 +32,14 @@ def private_infra() -> Iterator[PrivateInfra]:
 
 @pytest.fixture
 async def namespace(private_infra: PrivateInfra) -> AsyncIterator[Namespace]:
-    """A migrated database and a topic (3 partitions) of this test's own; dropped after
-    with fresh connections (the servers were killed in between)."""
+    """A migrated database on both event-store shards and a topic (3 partitions) of this
+    test's own; dropped after with fresh connections (the servers were killed in between)."""
     ns = Namespace(uuid.uuid4().hex[:10])
     endpoints = private_infra.endpoints
     topics = [ns.topic, f"{ns.topic}.dlq"]
-    await _mysql(endpoints.mysql_url, f"CREATE DATABASE `{ns.database}` CHARACTER SET utf8mb4")
-    await asyncio.to_thread(upgrade_to_head, f"{endpoints.mysql_url}/{ns.database}")
+    for server in _event_store_servers(endpoints):
+        await _mysql(server, f"CREATE DATABASE `{ns.database}` CHARACTER SET utf8mb4")
+        await asyncio.to_thread(upgrade_to_head, f"{server}/{ns.database}")
     admin = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka_brokers)
     await admin.start()
     try:
@@ -66,12 +67,18 @@ async def _drop(endpoints: Endpoints, ns: Namespace, topics: list[str]) -> None:
     mongo: AsyncMongoClient[Any] = AsyncMongoClient(endpoints.mongodb_uri)
     await mongo.drop_database(ns.read_database)
     await mongo.close()
-    await _mysql(endpoints.mysql_url, f"DROP DATABASE IF EXISTS `{ns.database}`")
+    for server in _event_store_servers(endpoints):
+        await _mysql(server, f"DROP DATABASE IF EXISTS `{ns.database}`")
     redis = Redis.from_url(endpoints.redis_url)
     keys = [k async for k in redis.scan_iter(match=f"{ns.redis_prefix}:*", count=1000)]
     if keys:
         await redis.delete(*keys)
     await redis.aclose()
+
+
+def _event_store_servers(endpoints: Endpoints) -> list[str]:
+    """Shard 0 (the private primary) and shard 1 (the private mariadb-shard)."""
+    return [endpoints.mysql_url, endpoints.shard_url()]
 
 
 async def _mysql(server_url: str, statement: str) -> None:

@@ -1,5 +1,6 @@
-"""Private copies of MariaDB, Redis, Kafka and the read store for the chaos runs, so that
-killing them never disturbs anyone else's tests.
+"""Private copies of MariaDB (the event store's two shards: mariadb and mariadb-shard),
+Redis, Kafka and the read store for the chaos runs, so that killing them never disturbs
+anyone else's tests.
 
 They are started and stopped by the same deploy/local scripts as the shared ones, pointed
 at a config copy with other ports (CQRS_CONFIG) and at their own state folder
@@ -20,8 +21,14 @@ from tests.support.services import ROOT, Endpoints
 STATE = ROOT / ".state" / "chaos"
 CONFIG = STATE / "config.yaml"
 INFRA = ROOT / "deploy" / "local" / "infra.sh"
-COMPONENTS = ("mariadb", "redis", "kafka", "readstore")
-PORTS = {"mariadb": 13306, "redis": 16379, "kafka": 19092, "readstore": 37017}
+COMPONENTS = ("mariadb", "mariadb-shard", "redis", "kafka", "readstore")
+PORTS = {
+    "mariadb": 13306,
+    "mariadb-shard": 13316,  # the event store's shard 1 (deploy/local/mariadb-shard.sh)
+    "redis": 16379,
+    "kafka": 19092,
+    "readstore": 37017,
+}
 LIMIT = 1_000_000  # requests per minute: the load must never meet a rate limit
 # Installed once for the shared servers and reused here (no second download).
 SHARED_INSTALLS = {"kafka/lib": "kafka/lib", "readstore/secantus/venv": "readstore/secantus/venv"}
@@ -32,6 +39,7 @@ def write_config() -> Path:
     config = yaml.safe_load((ROOT / "configs" / "config.yaml").read_text())
     config["database"]["mysql"]["port"] = PORTS["mariadb"]
     config["database"]["mysql"]["replicas"] = []  # the shared replica copies another primary
+    config["local"]["mariadb_shard_port"] = PORTS["mariadb-shard"]
     config["database"]["mongodb"]["uri"] = f"mongodb://127.0.0.1:{PORTS['readstore']}"
     config["redis"]["url"] = f"redis://127.0.0.1:{PORTS['redis']}/0"
     config["kafka"]["brokers"] = [f"127.0.0.1:{PORTS['kafka']}"]
@@ -67,9 +75,12 @@ class PrivateInfra:
 
     @property
     def endpoints(self) -> Endpoints:
-        db = yaml.safe_load(self.config.read_text())["database"]["mysql"]
+        config = yaml.safe_load(self.config.read_text())
+        db = config["database"]["mysql"]
+        user = f"{db['username']}:{db['password']}"
         return Endpoints(
-            mysql_url=f"mysql+aiomysql://{db['username']}:{db['password']}@127.0.0.1:{db['port']}",
+            mysql_url=f"mysql+aiomysql://{user}@127.0.0.1:{db['port']}",
+            mysql_shard_url=f"mysql+aiomysql://{user}@127.0.0.1:{config['local']['mariadb_shard_port']}",
             mongodb_uri=f"mongodb://127.0.0.1:{PORTS['readstore']}",
             kafka_brokers=f"127.0.0.1:{PORTS['kafka']}",
             redis_url=f"redis://127.0.0.1:{PORTS['redis']}/0",

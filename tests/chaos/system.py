@@ -36,10 +36,14 @@ class Namespace:
         return f"chaos:{self.run_id}"
 
 
-def system_env(config: Path, endpoints: Endpoints, ns: Namespace) -> dict[str, str]:
+def system_env(
+    config: Path, endpoints: Endpoints, ns: Namespace, *, shards: bool = False
+) -> dict[str, str]:
+    """The processes' environment; with `shards`, the event store on both private shards
+    (the namespace's database exists, migrated, on each)."""
     return {
         "CQRS_CONFIG": str(config),
-        **settings_env(endpoints, ns.database, ns.topic, ns.read_database),
+        **settings_env(endpoints, ns.database, ns.topic, ns.read_database, shards=shards),
         "KAFKA_GROUP_ID": f"projector-{ns.run_id}",
         "CQRS__REDIS__PREFIX": ns.redis_prefix,
         "CQRS__COMMAND_SERVICE__RELAY_ENABLED": "false",  # the relay runs on its own

@@ -11,7 +11,6 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from litestar.testing import AsyncTestClient
 from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -20,8 +19,9 @@ from command_service.migrations import upgrade_to_head
 from cqrs_contracts.settings import Settings
 from projector.entrypoints.http.app import create_app as create_projector_app
 from query_service.entrypoints.http.app import create_app as create_query_app
+from tests.support.databases import database
 from tests.support.services import Endpoints, real_services
-from tests.support.settings import settings_env, settings_for
+from tests.support.settings import settings_env, settings_for, shard_address
 
 
 @pytest.fixture(scope="session")
@@ -39,14 +39,14 @@ def endpoints() -> Iterator[Endpoints]:
 @pytest.fixture(scope="session")
 async def mysql_database(endpoints: Endpoints, run_id: str) -> AsyncIterator[str]:
     """The URL of a fresh MariaDB/MySQL database, dropped after the run."""
-    name = f"cqrs_test_{run_id}"
-    server = create_async_engine(endpoints.mysql_url)
-    async with server.begin() as conn:
-        await conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-    yield f"{endpoints.mysql_url}/{name}"
-    async with server.begin() as conn:
-        await conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-    await server.dispose()
+    async with database(endpoints.mysql_url, f"cqrs_test_{run_id}") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def mysql_shard_url(endpoints: Endpoints) -> str:
+    """The event store's second shard: a server URL (no database), like endpoints.mysql_url."""
+    return endpoints.shard_url()
 
 
 @pytest.fixture
@@ -105,6 +105,15 @@ async def event_store_db(mysql_database: str) -> str:
 
 
 @pytest.fixture(scope="session")
+async def event_store_shard_db(mysql_shard_url: str, event_store_db: str) -> AsyncIterator[str]:
+    """This run's database on the second shard's server too (the same name, as every shard
+    of an event store has), migrated to head, dropped after the run: with event_store_db,
+    the run's store on two shards. Its URL is f"{mysql_shard_url}/{name}"."""
+    async with database(mysql_shard_url, event_store_db, migrated=True):
+        yield event_store_db
+
+
+@pytest.fixture(scope="session")
 def service_env(
     endpoints: Endpoints,
     event_store_db: str,
@@ -116,6 +125,15 @@ def service_env(
     counters, notifications) under this run's prefix: runs never share a budget."""
     env = settings_env(endpoints, event_store_db, kafka_topics["events"], mongo_database)
     return {**env, "CQRS__REDIS__PREFIX": f"test:{run_id}"}
+
+
+@pytest.fixture(scope="session")
+def sharded_service_env(
+    endpoints: Endpoints, service_env: dict[str, str], event_store_shard_db: str
+) -> dict[str, str]:
+    """service_env with the run's event store on two shards (database.mysql.shards names
+    the second); the same topics, read store and Redis prefix."""
+    return {**service_env, "CQRS__DATABASE__MYSQL__SHARDS": shard_address(endpoints)}
 
 
 @pytest.fixture(scope="session")

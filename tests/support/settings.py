@@ -6,10 +6,22 @@ from cqrs_contracts.settings import Settings, load_settings
 from tests.support.services import Endpoints
 
 
+def shard_address(endpoints: Endpoints) -> str:
+    """host:port of the second event-store shard, as database.mysql.shards lists it."""
+    url = make_url(endpoints.shard_url())
+    return f"{url.host or '127.0.0.1'}:{url.port or 3306}"
+
+
 def settings_env(
-    endpoints: Endpoints, mysql_database: str, topic: str, mongo_database: str
+    endpoints: Endpoints,
+    mysql_database: str,
+    topic: str,
+    mongo_database: str,
+    *,
+    shards: bool = False,
 ) -> dict[str, str]:
-    """Environment variables that point a service at the test run's resources."""
+    """Environment variables that point a service at the test run's resources; with
+    `shards`, an event store on two shards (the second one's database has the same name)."""
     url = make_url(endpoints.mysql_url)
     return {
         "DB_HOST": url.host or "127.0.0.1",
@@ -25,6 +37,8 @@ def settings_env(
         "REDIS_URL": endpoints.redis_url,
         # the services under test read the primary only, unless a test names its replica
         "CQRS__DATABASE__MYSQL__REPLICAS": "",
+        # one shard (the primary) unless a test asks for the second
+        "CQRS__DATABASE__MYSQL__SHARDS": shard_address(endpoints) if shards else "",
     }
 
 

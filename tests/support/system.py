@@ -4,7 +4,6 @@ too), but in a namespace of its own: its database, topics, read-store database a
 prefix, its own ports and state folder, so it never meets a system a developer has
 running. Used by tests/e2e (auth off, as `just up`) and tests/browser (auth on)."""
 
-import asyncio
 import contextlib
 import os
 import shutil
@@ -18,10 +17,8 @@ from typing import Any
 import yaml
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pymongo import AsyncMongoClient
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from command_service.migrations import upgrade_to_head
+from tests.support.databases import database
 from tests.support.processes import free_port
 from tests.support.services import ROOT, Endpoints
 from tests.support.settings import settings_env
@@ -46,26 +43,35 @@ def _uv() -> str:
 
 
 @contextlib.asynccontextmanager
-async def namespace(endpoints: Endpoints, name: str) -> AsyncIterator[dict[str, str]]:
+async def namespace(
+    endpoints: Endpoints, name: str, *, shards: bool = False
+) -> AsyncIterator[dict[str, str]]:
     """Settings environment for one system: a migrated database, topics and a read-store
-    database of its own (all called `name`), removed afterwards."""
-    server = create_async_engine(endpoints.mysql_url)
-    async with server.begin() as conn:
-        await conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-    await asyncio.to_thread(upgrade_to_head, f"{endpoints.mysql_url}/{name}")
+    database of its own (all called `name`), removed afterwards. With `shards`, the event
+    store is on two shards: the database `name` is also made (and migrated) on the second
+    shard's server, and the environment names that shard."""
+    servers = [endpoints.mysql_url, *([endpoints.shard_url()] if shards else [])]
+    async with contextlib.AsyncExitStack() as databases:
+        for server in servers:
+            await databases.enter_async_context(database(server, name, migrated=True))
+        async with _topics_and_read_store(endpoints, name) as topic:
+            yield settings_env(endpoints, name, topic, name, shards=shards)
+
+
+@contextlib.asynccontextmanager
+async def _topics_and_read_store(endpoints: Endpoints, name: str) -> AsyncIterator[str]:
+    """The events topic and its dead-letter topic for `name`, and afterwards no read-store
+    database `name`; yields the events topic."""
     topic = f"cqrs-events-{name.replace('_', '-')}"
     admin = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka_brokers)
     await admin.start()
     topics = [NewTopic(t, num_partitions=3, replication_factor=1) for t in (topic, f"{topic}.dlq")]
     await admin.create_topics(topics)
     try:
-        yield settings_env(endpoints, name, topic, name)
+        yield topic
     finally:
         await admin.delete_topics([t.name for t in topics])
         await admin.close()
-        async with server.begin() as conn:
-            await conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-        await server.dispose()
         mongo: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(endpoints.mongodb_uri)
         await mongo.drop_database(name)
         await mongo.close()

@@ -340,6 +340,7 @@ class LocalSettings(Section):
     mariadb_root_password: str = "cqrs_root_password"  # noqa: S105 - local default
     mariadb_replica_port: int = 3307  # mariadb-replica.sh: a read replica of the primary
     mariadb_replication_password: str = "cqrs_repl_password"  # noqa: S105 - the `repl` user
+    mariadb_shard_port: int = 3316  # mariadb-shard.sh: the event store's shard 1
     readstore_port: int = 27017
     readstore_postgres_port: int = 5433  # the read store's PostgreSQL backend
     gateway_port: int = 8080

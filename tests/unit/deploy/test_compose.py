@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[3]
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "compose-spec.json").read_text())
 TEMPLATE = ROOT / "deploy" / "gateway" / "nginx.conf.template"
 APP_SERVICES = ("command-service", "projector", "query-service")
-PRIMARY, REPLICA = "mariadb", "mariadb-replica"
+PRIMARY, REPLICA, SHARD = "mariadb", "mariadb-replica", "mariadb-shard-1"
 
 
 def _compose() -> dict[str, Any]:
@@ -131,6 +131,7 @@ def test_services_accept_their_environment(service: str) -> None:
     assert settings.database.mysql.password == primary["MARIADB_PASSWORD"]
     assert settings.database.mysql.database == primary["MARIADB_DATABASE"]
     assert [(r.host, r.port) for r in settings.database.mysql.replicas] == [(REPLICA, 3306)]
+    assert [(s.host, s.port) for s in settings.database.mysql.shards] == [(SHARD, 3306)]
     assert [b.split(":")[0] for b in settings.kafka.brokers] == ["kafka"]
     assert settings.database.mongodb.uri == "mongodb://mongodb:27017"
     assert settings.redis.url.startswith("redis://redis:6379/")
@@ -261,3 +262,34 @@ def test_the_replica_is_healthy_while_it_replicates_on_its_own_volume() -> None:
 def test_services_start_without_waiting_for_the_replica(service: str) -> None:
     # a replica down means reads on the primary and health degraded, never no service
     assert REPLICA not in _services()[service].get("depends_on", {})
+
+
+def test_the_second_shard_is_an_independent_server_with_the_primarys_database() -> None:
+    services = _services()
+    primary, shard = services[PRIMARY], services[SHARD]
+    assert shard["image"] == primary["image"]
+    env, source = _environment(SHARD), _environment(PRIMARY)
+    for key in ("MARIADB_DATABASE", "MARIADB_USER", "MARIADB_PASSWORD"):
+        assert env[key] == source[key], key
+    assert "${DB_PASSWORD" in shard["environment"]["MARIADB_PASSWORD"]
+    assert not [k for k in env if "MASTER" in k or "REPLICATION" in k]  # no replica of anything
+    assert "--log-bin" not in _flags(SHARD)
+    assert "--innodb-flush-log-at-trx-commit=1" in _flags(SHARD)
+    ids = [f for n in (PRIMARY, REPLICA, SHARD) for f in _flags(n) if f.startswith("--server-id=")]
+    assert len(set(ids)) == 3, ids
+    assert "depends_on" not in shard
+    check = shard["healthcheck"]["test"]
+    assert check[:2] == ["CMD", "healthcheck.sh"]
+    assert "--innodb_initialized" in check
+    (volume,) = [v.split(":") for v in shard["volumes"]]
+    assert volume == ["mariadb-shard-1-data", "/var/lib/mysql"]
+    assert volume[0] in _compose()["volumes"]
+
+
+@pytest.mark.parametrize("service", APP_SERVICES)
+def test_services_wait_for_every_shard_they_are_given(service: str) -> None:
+    # a command writes its stream's shard: a service never runs without one of them
+    shards = _environment(service)["CQRS__DATABASE__MYSQL__SHARDS"].split(",")
+    depends = _services()[service]["depends_on"]
+    for host in (s.split(":")[0] for s in shards):
+        assert depends[host] == {"condition": "service_healthy"}, host

@@ -20,7 +20,7 @@ K8S = ROOT / "deploy" / "k8s"
 # The oldest Kubernetes the manifests claim, and the newest the validator knows.
 VERSIONS = ("1.30", kubernetes_validate.utils.latest_version())
 APP_SERVICES = ("command-service", "projector", "query-service")
-PRIMARY, REPLICA = "mariadb", "mariadb-replica"
+PRIMARY, REPLICA, SHARD = "mariadb", "mariadb-replica", "mariadb-shard-1"
 SOURCES = {
     "command-service": "command-service/src/command_service",
     "projector": "projector/src/projector",
@@ -143,7 +143,7 @@ def test_gateway_probes_its_own_health_route() -> None:
 
 def test_every_container_has_requests_and_limits_and_runs_unprivileged() -> None:
     workloads = {**_of_kind("Deployment"), **_of_kind("Job"), **_of_kind("StatefulSet")}
-    assert len(workloads) == 8
+    assert len(workloads) == 9
     for name, workload in workloads.items():
         pod = workload["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True, name
@@ -264,7 +264,13 @@ def test_services_accept_their_configuration_and_secrets(service: str) -> None:
     assert primary["MARIADB_PASSWORD"] == {"secret": "db-password"}
     assert primary["MARIADB_DATABASE"] == settings.database.mysql.database
     assert [(r.host, r.port) for r in settings.database.mysql.replicas] == [(REPLICA, 3306)]
+    assert [(s.host, s.port) for s in settings.database.mysql.shards] == [(SHARD, 3306)]
     services = _of_kind("Service")
+    for shard in settings.database.mysql.shards:
+        assert services[shard.host]["spec"]["ports"][0]["port"] == shard.port
+        shard_env = _env(_of_kind("StatefulSet")[shard.host])
+        for key in ("MARIADB_USER", "MARIADB_PASSWORD", "MARIADB_DATABASE"):
+            assert shard_env[key] == primary[key], f"{shard.host} {key}"
     for urls in settings.system.services.values():
         for url in urls:
             host, port = url.removeprefix("http://").split(":")
@@ -325,7 +331,7 @@ def test_one_read_replica_replicates_from_the_primary_by_gtid() -> None:
 
 def test_each_database_pod_keeps_its_data_and_is_ready_while_it_replicates() -> None:
     sets = _of_kind("StatefulSet")
-    assert set(sets) == {PRIMARY, REPLICA}
+    assert set(sets) == {PRIMARY, REPLICA, SHARD}
     services = _of_kind("Service")
     for name, workload in sets.items():
         spec = workload["spec"]
@@ -339,3 +345,27 @@ def test_each_database_pod_keeps_its_data_and_is_ready_while_it_replicates() -> 
     assert ready[0] == "healthcheck.sh"
     assert {"--replication_io", "--replication_sql"} <= set(ready)
     assert "REPLICA MONITOR" in _env(sets[REPLICA])["MARIADB_HEALTHCHECK_GRANTS"]
+
+
+def test_the_second_shard_is_an_independent_durable_server() -> None:
+    sets = _of_kind("StatefulSet")
+    shard, primary = sets[SHARD], sets[PRIMARY]
+    assert _container(shard)["image"] == _container(primary)["image"]
+    env = _env(shard)
+    assert not [k for k in env if "MASTER" in k or "REPLICATION" in k]  # no replica of anything
+    args = _container(shard)["args"]
+    assert "--log-bin" not in args
+    assert "--innodb-flush-log-at-trx-commit=1" in args
+    ids = [a for s in sets.values() for a in _container(s)["args"] if a.startswith("--server-id=")]
+    assert len(set(ids)) == len(sets), ids
+    ready = _exec_probe(shard, "readinessProbe")
+    assert ready[:2] == ["healthcheck.sh", "--connect"]
+    assert "--innodb_initialized" in ready
+
+
+def test_the_migration_job_is_given_every_shard() -> None:
+    job = _container(_of_kind("Job")["command-service-migrate"])
+    (config_ref,) = [s["configMapRef"]["name"] for s in job["envFrom"]]
+    assert _of_kind("ConfigMap")[config_ref]["data"]["CQRS__DATABASE__MYSQL__SHARDS"] == (
+        f"{SHARD}:3306"
+    )
