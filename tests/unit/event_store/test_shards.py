@@ -4,14 +4,27 @@ import uuid
 
 import pytest
 
-from cqrs_event_store.shards import MAX_SHARDS, ShardMap, UnknownShardError, mint_id, named_shard
+from cqrs_event_store.shards import (
+    MAX_SHARDS,
+    ShardMap,
+    UnknownShardError,
+    id_beside,
+    mint_id,
+    named_shard,
+)
 
 
-@pytest.mark.parametrize("shard", [0, 1, 2, 15, 255, MAX_SHARDS - 1])
+def test_ids_on_the_home_shard_are_uuid4_as_before_sharding() -> None:
+    assert uuid.UUID(mint_id(0)).version == 4
+    assert named_shard(mint_id(0)) == 0
+
+
+@pytest.mark.parametrize("shard", [1, 2, 15, 255, MAX_SHARDS - 1])
 def test_a_minted_id_names_its_shard_and_is_a_uuid(shard: int) -> None:
     minted = mint_id(shard)
     parsed = uuid.UUID(minted)
-    assert parsed.version == 8 and parsed.variant == uuid.RFC_4122
+    assert parsed.version == 8
+    assert parsed.variant == uuid.RFC_4122
     assert minted[14:18] == f"8{shard:03x}"
     assert named_shard(minted) == shard
 
@@ -40,6 +53,13 @@ def test_placement_by_seed_is_stable_and_spreads_without_one() -> None:
     assert len({stores.place("the same key") for _ in range(20)}) == 1
     assert {stores.place(f"key {n}") for n in range(200)} == {0, 1, 2}
     assert [stores.place() for _ in range(6)] == [0, 1, 2, 0, 1, 2]
+
+
+@pytest.mark.parametrize("shard", [0, 1, 7])
+def test_an_id_beside_another_is_on_its_shard(shard: int) -> None:
+    owner = mint_id(shard)
+    assert named_shard(id_beside(owner)) == shard
+    assert id_beside(owner) != owner
 
 
 def test_a_one_shard_store_mints_plain_uuid4_as_before_sharding() -> None:
