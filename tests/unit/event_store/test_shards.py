@@ -11,7 +11,8 @@ from cqrs_event_store.shards import MAX_SHARDS, ShardMap, UnknownShardError, min
 def test_a_minted_id_names_its_shard_and_is_a_uuid(shard: int) -> None:
     minted = mint_id(shard)
     parsed = uuid.UUID(minted)
-    assert parsed.version == 8 and parsed.variant == uuid.RFC_4122
+    assert parsed.version == 8
+    assert parsed.variant == uuid.RFC_4122
     assert minted[14:18] == f"8{shard:03x}"
     assert named_shard(minted) == shard
 
