@@ -78,7 +78,9 @@ async def append(engine: AsyncEngine, envelopes: Sequence[EventEnvelope]) -> lis
     async with engine.begin() as conn:
         for e in envelopes:
             result = await conn.execute(insert(events).values(**event_row(e)))
-            positions.append(int(result.inserted_primary_key[0]))
+            key = result.inserted_primary_key
+            assert key is not None
+            positions.append(int(key[0]))
     return positions
 
 
