@@ -7,14 +7,14 @@ from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from redis.asyncio import Redis
-from sqlalchemy.ext import asyncio as sqlalchemy_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cqrs_contracts.settings import Settings
 from cqrs_event_store.privacy.keyring import KeyRing
 from cqrs_event_store.privacy.master_key import master_key_from
 from cqrs_event_store.reader import EventReader
-from cqrs_event_store.replicas import ReadRouter, replica_router
+from cqrs_event_store.replicas import ReadRouter
+from cqrs_event_store.shard_routers import ShardRouters, shard_engines, shard_routers
 from cqrs_http.shutdown import bounded
 from cqrs_http.telemetry import install_tracing
 from cqrs_read_store.announce import RedisNotifier
@@ -37,8 +37,9 @@ LAG_TIMEOUT_SECONDS = 3.0
 class Container:
     settings: Settings
     mongo: AsyncMongoClient[dict[str, Any]]
-    engine: AsyncEngine  # the primary
-    replicas: ReadRouter  # gap filling and rebuilds read replicas where they can
+    engine: AsyncEngine  # shard 0's primary
+    replicas: ReadRouter  # shard 0's: gap filling and rebuilds read replicas where they can
+    shards: ShardRouters  # every shard of the event store (shards[0] is `replicas`)
     redis: Redis
     broker: KafkaBroker
     views: ViewStore
@@ -56,14 +57,9 @@ def build(settings: Settings) -> Container:
     install_tracing(settings.telemetry, "projector")  # before the clients: their spans
     mongo = make_client(settings.database.mongodb)
     db = settings.database.mysql
-    # looked up at call time: the OpenTelemetry instrumentation wraps it (telemetry.py)
-    engine = sqlalchemy_asyncio.create_async_engine(
-        db.url(),
-        pool_size=5,
-        max_overflow=5,
-        pool_pre_ping=True,
-        connect_args={"connect_timeout": db.connect_timeout},
-    )
+    engines = shard_engines(db, pool_size=5, max_overflow=5)  # a primary per shard
+    shards = shard_routers(db, engines)
+    engine = engines[0]
     redis = Redis.from_url(
         settings.redis.url,
         socket_timeout=settings.redis.socket_timeout,
@@ -72,9 +68,8 @@ def build(settings: Settings) -> Container:
     broker = KafkaBroker(settings.kafka.bootstrap, client_id="projector")
     views = ViewStore(mongo[settings.database.mongodb.database])
     privacy = settings.privacy
-    keys = KeyRing(engine, master_key_from(privacy), privacy.key_cache_ttl)
-    replicas = replica_router(db, engine)
-    events = EventReader(engine, keys, replicas)
+    keys = KeyRing(engines, master_key_from(privacy), privacy.key_cache_ttl)
+    events = EventReader(shards, keys)
     forgetting = Forgetting(keys, RedisErasure(redis, settings.redis.prefix))
     notifier = RedisNotifier(redis, settings.redis.prefix)
     projector = Projector(
@@ -87,7 +82,8 @@ def build(settings: Settings) -> Container:
         settings=settings,
         mongo=mongo,
         engine=engine,
-        replicas=replicas,
+        replicas=shards[0],
+        shards=shards,
         redis=redis,
         broker=broker,
         views=views,
@@ -131,6 +127,6 @@ async def close(container: Container) -> None:
         ("kafka lag", container.lag.close()),
         ("redis", container.redis.aclose()),
         ("mongo", container.mongo.close()),
-        ("mysql", container.engine.dispose()),
-        ("mysql replicas", container.replicas.close()),
+        *((f"mysql shard {n}", e.dispose()) for n, e in enumerate(container.shards.primaries)),
+        ("mysql replicas", container.shards.close()),
     )

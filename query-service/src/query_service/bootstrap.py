@@ -17,7 +17,7 @@ from cqrs_read_store.reader import ReadStore
 from query_service.adapters.cache import ReadCache
 from query_service.adapters.consistency import ConsistencyWaiter
 from query_service.adapters.handler_store import MongoHandlerStore
-from query_service.adapters.history import EventStoreHistory, history_engine
+from query_service.adapters.history import EventStoreHistory, history_engines
 from query_service.adapters.past_answers import RedisPastAnswers
 from query_service.adapters.query_log import QueryLog
 from query_service.queries.past import TimeTravel
@@ -72,7 +72,7 @@ def build(settings: Settings) -> Container:
     store = ReadStore(db)
     qs = settings.query_service
     history = EventStoreHistory(
-        history_engine(settings.database.mysql), qs.query_timeout, settings.privacy
+        history_engines(settings.database.mysql), qs.query_timeout, settings.privacy
     )
     past = TimeTravel(
         store=store,

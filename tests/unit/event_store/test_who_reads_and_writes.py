@@ -14,6 +14,7 @@ READ_ONLY = (
     "cqrs_event_store.privacy.keyring",
     "cqrs_event_store.privacy.master_key",
     "cqrs_event_store.replicas",  # routes the reader's reads to read replicas
+    "cqrs_event_store.shard_routers",  # a router per shard, for the reader
 )
 
 

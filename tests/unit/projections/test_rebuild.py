@@ -3,7 +3,7 @@ they were and nothing behind: the switchboard cleared (replicas stop writing to 
 and the staging set dropped. One that completes switches exactly once."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 
 import pytest
@@ -47,21 +47,24 @@ class EventLog:
     fail_after: int | None = None
     hang: bool = False
 
-    async def max_position(self) -> int:
-        return len(self.envelopes)
+    async def max_positions(self) -> dict[int, int]:
+        return {0: len(self.envelopes)}
 
-    async def count(self, after: int, up_to: int) -> int:
-        return len([e for e in self.envelopes if after < (e.position or 0) <= up_to])
+    async def count_shards(self, after: Mapping[int, int], up_to: Mapping[int, int]) -> int:
+        return len(self._between(after, up_to))
+
+    def _between(self, after: Mapping[int, int], up_to: Mapping[int, int]) -> list[EventEnvelope]:
+        return [e for e in self.envelopes if after.get(0, 0) < (e.position or 0) <= up_to[0]]
 
     async def stream_between(self, stream_id: str, after: int, before: int) -> list[EventEnvelope]:
         return [
             e for e in self.envelopes if e.stream_id == stream_id and after < e.version < before
         ]
 
-    async def replay(
-        self, after: int, up_to: int, batch: int
+    async def replay_shards(
+        self, after: Mapping[int, int], up_to: Mapping[int, int], batch: int
     ) -> AsyncIterator[list[EventEnvelope]]:
-        chosen = [e for e in self.envelopes if after < (e.position or 0) <= up_to]
+        chosen = self._between(after, up_to)
         for n, start in enumerate(range(0, len(chosen), batch)):
             if self.fail_after is not None and n >= self.fail_after:
                 if self.hang:

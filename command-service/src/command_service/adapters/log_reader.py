@@ -1,14 +1,23 @@
 """Read side of the write store: the command log and the event list, paginated, their
 personal fields revealed with the data keys (erased once a key is destroyed).
 
+The event store may be split over shards (`cqrs_event_store.shard_routers`). A list asks
+every shard (an `aggregate_id` filter only its stream's) and merges their next rows into
+one page, with one cursor that says where it is in each shard
+(`command_service.adapters.shard_pages`). Events: each shard in position order, the
+shards merged by (occurred_at, shard, position); every item says its `shard`; positions
+(`from_position`, `to_position`) are per shard, applied to each. Commands: newest first,
+merged by (received_at, command_id, shard). One event is read on the shard its id names;
+one command (ids name no shard) is asked of every shard at once, the first found wins.
+
 These reads tolerate lag: they go to a read replica within the lag bound
 (`cqrs_event_store.replicas`). The event list needs the position its caller has already
 seen (`from_position`, or the cursor's last position): a replica that has not reached it
 is passed over. A single command or event that a replica does not have yet is looked up
 on the primary. The data keys are always read from the primary."""
 
-import base64
-import json
+import asyncio
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,37 +25,25 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from command_service.adapters.shard_pages import (
+    BadCursorError,
+    advanced,
+    decode_cursor,
+    encode_cursor,
+    is_position,
+    is_time_and_id,
+    merged,
+)
 from cqrs_contracts.envelopes import EventEnvelope
 from cqrs_event_store import tables as t
 from cqrs_event_store.event_codec import envelope_from_row
 from cqrs_event_store.privacy.keyring import KeyRing
 from cqrs_event_store.replicas import ReadRouter
+from cqrs_event_store.shard_routers import ShardRouters
+from cqrs_event_store.shards import UnknownShardError
 from cqrs_event_store.timestamps import naive_utc, utc
 
-
-class BadCursorError(ValueError):
-    """A cursor that this service did not hand out."""
-
-
-def encode_cursor(*values: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode()
-
-
-def decode_cursor(cursor: str, *types: type) -> list[Any]:
-    """The values of a cursor this service made: as many, and of the types, given."""
-    try:
-        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, json.JSONDecodeError) as error:
-        raise BadCursorError("malformed cursor") from error
-    if (
-        not isinstance(values, list)
-        or len(values) != len(types)
-        or not all(
-            isinstance(v, t) and not isinstance(v, bool) for v, t in zip(values, types, strict=True)
-        )
-    ):
-        raise BadCursorError("malformed cursor")
-    return values
+__all__ = ["BadCursorError", "CommandFilter", "EventFilter", "LogReader", "Page"]
 
 
 @dataclass(frozen=True)
@@ -89,23 +86,58 @@ def command_json(row: Any) -> dict[str, Any]:
 
 
 class LogReader:
-    def __init__(self, replicas: ReadRouter, keys: KeyRing) -> None:
-        self._replicas = replicas
+    def __init__(self, store: ReadRouter | ShardRouters, keys: KeyRing) -> None:
+        """`store`: every shard's routers (one router: a one-shard store)."""
+        self._shards = store if isinstance(store, ShardRouters) else ShardRouters((store,))
         self._keys = keys
 
-    async def _rows(self, query: Any, needs: int = 0, one: bool = False) -> list[Any]:
+    async def _rows(
+        self, router: ReadRouter, query: Any, needs: int = 0, one: bool = False
+    ) -> list[Any]:
         """The query's rows from a replica (that has `needs`); `one`: a lookup that the
         primary answers when the replica has no row yet."""
 
         async def run(conn: AsyncConnection) -> list[Any]:
             return list((await conn.execute(query)).all())
 
-        return await self._replicas.read(run, needs=needs, complete=bool if one else _any)
+        return await router.read(run, needs=needs, complete=bool if one else _any)
+
+    async def _on_shards(
+        self,
+        shards: Collection[int],
+        query_of: Callable[[int], Any],
+        needs_of: Callable[[int], int] = lambda _: 0,
+    ) -> dict[int, list[Any]]:
+        """`query_of(shard)`'s rows on each of `shards`, asked concurrently."""
+        found = await asyncio.gather(
+            *(self._rows(self._shards[s], query_of(s), needs_of(s)) for s in shards)
+        )
+        return dict(zip(shards, found, strict=True))
 
     async def command(self, command_id: str) -> dict[str, Any] | None:
+        """The command from whichever shard logged it (all asked at once; the first to
+        find it answers). A shard that fails fails the lookup only if none found it."""
         query = select(t.command_log).where(t.command_log.c.command_id == command_id)
-        rows = await self._rows(query, one=True)
-        return await self._revealed(command_json(rows[0])) if rows else None
+        lookups = [
+            asyncio.ensure_future(self._rows(router, query, one=True))
+            for router in self._shards.routers
+        ]
+        failed: BaseException | None = None
+        try:
+            for lookup in asyncio.as_completed(lookups):
+                try:
+                    rows = await lookup
+                except Exception as error:
+                    failed = error
+                    continue
+                if rows:
+                    return await self._revealed(command_json(rows[0]))
+        finally:
+            for lookup in lookups:
+                lookup.cancel()
+        if failed is not None:
+            raise failed
+        return None
 
     async def _revealed(self, command: dict[str, Any]) -> dict[str, Any]:
         """A logged command with its request's sealed fields opened (or erased)."""
@@ -116,7 +148,8 @@ class LogReader:
         return command | {"request": request | {"data": await self._keys.reveal_data(data)}}
 
     async def commands(self, where: CommandFilter, limit: int, cursor: str | None) -> Page:
-        """Newest first; the cursor is the (received_at, command_id) of the last item."""
+        """Newest first, over every shard; the cursor holds each shard's (received_at,
+        command_id) of the last item it gave."""
         c = t.command_log.c
         conditions = []
         if where.type:
@@ -127,58 +160,83 @@ class LogReader:
             conditions.append(c.received_at >= naive_utc(where.since))
         if where.until:
             conditions.append(c.received_at < naive_utc(where.until))
-        if cursor:
-            text, last_id = decode_cursor(cursor, str, str)
-            try:
-                at = naive_utc(datetime.fromisoformat(text))
-            except ValueError as error:
-                raise BadCursorError("malformed cursor") from error
-            conditions.append(
-                or_(c.received_at < at, and_(c.received_at == at, c.command_id < last_id))
+        places = decode_cursor(cursor, is_time_and_id) if cursor else {}
+        after = {s: (_cursor_time(at), last_id) for s, (at, last_id) in places.items()}
+
+        def query_of(shard: int) -> Any:
+            more = list(conditions)
+            if shard in after:
+                at, last_id = after[shard]
+                more.append(
+                    or_(c.received_at < at, and_(c.received_at == at, c.command_id < last_id))
+                )
+            return (
+                select(t.command_log)
+                .where(*more)
+                .order_by(c.received_at.desc(), c.command_id.desc())
+                .limit(limit + 1)
             )
-        query = (
-            select(t.command_log)
-            .where(*conditions)
-            .order_by(c.received_at.desc(), c.command_id.desc())
-            .limit(limit + 1)
+
+        rows = await self._on_shards(self._shards.numbers, query_of)
+        taken, more = merged(
+            rows, lambda s, r: (r.received_at, r.command_id, s), limit, newest_first=True
         )
-        rows = await self._rows(query)
-        items = [await self._revealed(command_json(r)) for r in rows[:limit]]
-        more = len(rows) > limit
-        last = rows[limit - 1] if more else None
-        next_cursor = (
-            encode_cursor(utc(last.received_at).isoformat(), last.command_id) if last else None
-        )
-        return Page(items, next_cursor)
+        items = [await self._revealed(command_json(r)) for _, r in taken]
+        moved = advanced(places, taken, lambda r: [utc(r.received_at).isoformat(), r.command_id])
+        return Page(items, encode_cursor(moved) if more else None)
 
     async def event(self, event_id: str) -> EventEnvelope | None:
+        """The event from the shard its id names (ids minted before sharding: shard 0)."""
+        try:
+            router = self._shards.of(event_id)
+        except UnknownShardError:
+            return None
         query = select(t.events).where(t.events.c.event_id == event_id)
-        rows = await self._rows(query, one=True)
+        rows = await self._rows(router, query, one=True)
         return (await self._keys.reveal([envelope_from_row(rows[0])]))[0] if rows else None
 
     async def events(self, where: EventFilter, limit: int, cursor: str | None) -> Page:
-        """In global position order; the cursor is the last position returned."""
+        """Each shard in position order, merged by (occurred_at, shard, position); the
+        cursor holds each shard's last position given."""
         c = t.events.c
         conditions = []
-        seen = where.from_position or 0  # a position the caller knows exists
+        shards: Collection[int] = self._shards.numbers
         if where.type:
             conditions.append(c.type == where.type)
         if where.aggregate_id:
             conditions.append(c.stream_id == where.aggregate_id)
+            if not self._shards.map.has(where.aggregate_id):
+                return Page([], None)
+            shards = [self._shards.map.of(where.aggregate_id)]
         if where.from_position is not None:
             conditions.append(c.position >= where.from_position)
         if where.to_position is not None:
             conditions.append(c.position <= where.to_position)
-        if cursor:
-            (after,) = decode_cursor(cursor, int)
-            conditions.append(c.position > after)
-            seen = max(seen, after)
-        query = select(t.events).where(*conditions).order_by(c.position).limit(limit + 1)
-        rows = await self._rows(query, needs=seen)
-        envelopes = await self._keys.reveal([envelope_from_row(r) for r in rows[:limit]])
-        items = [e.model_dump(mode="json") for e in envelopes]
-        next_cursor = encode_cursor(rows[limit - 1].position) if len(rows) > limit else None
-        return Page(items, next_cursor)
+        places = decode_cursor(cursor, is_position) if cursor else {}
+
+        def query_of(shard: int) -> Any:
+            after = [c.position > places[shard]] if shard in places else []
+            return select(t.events).where(*conditions, *after).order_by(c.position).limit(limit + 1)
+
+        def needs_of(shard: int) -> int:  # a position the caller knows exists there
+            return max(where.from_position or 0, int(places.get(shard, 0)))
+
+        rows = await self._on_shards(shards, query_of, needs_of)
+        taken, more = merged(rows, lambda s, r: (r.occurred_at, s, r.position), limit)
+        envelopes = await self._keys.reveal([envelope_from_row(r) for _, r in taken])
+        items = [
+            e.model_dump(mode="json") | {"shard": s}
+            for e, (s, _) in zip(envelopes, taken, strict=True)
+        ]
+        moved = advanced(places, taken, lambda r: r.position)
+        return Page(items, encode_cursor(moved) if more else None)
+
+
+def _cursor_time(text: str) -> datetime:
+    try:
+        return naive_utc(datetime.fromisoformat(text))
+    except ValueError as error:
+        raise BadCursorError("malformed cursor") from error
 
 
 def _any(_rows: list[Any]) -> bool:

@@ -2,8 +2,13 @@
 fetched in one query per batch and cached for `ttl` seconds (a destroyed key for good).
 A key that the table does not hold, or a lookup that fails, raises: the reader retries,
 it never shows a sealed value as erased because of a hiccup. `forget(subject)` drops a
-person's key at once (the projector calls it on their `UserForgotten`)."""
+person's key at once (the projector calls it on their `UserForgotten`).
 
+A key lives on the shard its id names (`ShardMap.of(key_id)`: it is minted on its
+subject's shard): the ring holds each shard's primary and asks each shard involved only
+for its own ids, one query per shard, concurrently."""
+
+import asyncio
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
@@ -15,6 +20,7 @@ from cqrs_event_store.privacy import data_keys
 from cqrs_event_store.privacy.cipher import DataKey
 from cqrs_event_store.privacy.master_key import MasterKeyProvider
 from cqrs_event_store.privacy.sealing import reveal_fields, sealed_key_ids
+from cqrs_event_store.shards import ShardMap
 
 FOREVER = float("inf")
 
@@ -26,12 +32,14 @@ class MissingDataKeyError(RuntimeError):
 class KeyRing:
     def __init__(
         self,
-        engine: AsyncEngine,
+        engines: AsyncEngine | Sequence[AsyncEngine],
         master: MasterKeyProvider,
         ttl: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._engine = engine
+        """`engines`: every shard's primary, by shard number (one engine: one shard)."""
+        self._engines = [engines] if isinstance(engines, AsyncEngine) else list(engines)
+        self._shards = ShardMap(len(self._engines))
         self._master = master
         self._ttl = ttl
         self._clock = clock
@@ -50,9 +58,7 @@ class KeyRing:
             else:
                 wanted.append(key_id)
         if wanted:
-            async with self._engine.connect() as conn:
-                stored = await data_keys.fetch(conn, self._master, key_ids=wanted)
-            for entry in stored:
+            for entry in await self._fetch(wanted):
                 expires = FOREVER if entry.key is None else now + self._ttl
                 self._cache[entry.key_id] = (entry.key, expires)
                 self._by_subject[entry.subject] = entry.key_id
@@ -61,6 +67,19 @@ class KeyRing:
             if missing:
                 raise MissingDataKeyError(f"no data key {sorted(missing)[0]} in data_keys")
         return found
+
+    async def _fetch(self, key_ids: list[str]) -> list[data_keys.StoredKey]:
+        """The stored keys among `key_ids`, each shard asked for its own."""
+        by_shard: dict[int, list[str]] = {}
+        for key_id in key_ids:
+            by_shard.setdefault(self._shards.of(key_id), []).append(key_id)
+
+        async def on(shard: int, ids: list[str]) -> list[data_keys.StoredKey]:
+            async with self._engines[shard].connect() as conn:
+                return await data_keys.fetch(conn, self._master, key_ids=ids)
+
+        found = await asyncio.gather(*(on(s, ids) for s, ids in by_shard.items()))
+        return [entry for stored in found for entry in stored]
 
     async def reveal_data(self, data: Mapping[str, Any]) -> dict[str, Any]:
         ids = sealed_key_ids(data)

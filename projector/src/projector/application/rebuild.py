@@ -7,12 +7,19 @@
 4. stop the dual writes, drop what replicas wrote to staging in flight, then replay
    the tail again into the live collections, so an event a replica applied to the
    old collection during the switch is not lost;
-5. drop cached documents, so readers see the rebuilt data at once."""
+5. drop cached documents, so readers see the rebuilt data at once.
+
+Positions are per shard of the event store: the whole store's newest position, the
+replay's start and end and "what arrived meanwhile" are one position per shard
+(`Positions`); each shard is replayed in position order, one shard after another
+(projections read the streams of one shard together: no order between shards is
+needed), and the progress counts add up over the shards. No rebuild state holds a
+position (the switchboard and progress records hold a suffix and counts only)."""
 
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -20,15 +27,21 @@ from cqrs_contracts.envelopes import EventEnvelope
 from projector.application.ports import History, Views
 from projector.application.projector import Projector
 
-TAIL_MARGIN = 1000  # positions replayed again after the switch (late commits, in-flight)
+TAIL_MARGIN = 1000  # positions of each shard replayed again after the switch
+Positions = Mapping[int, int]  # event-store shard -> a position on it (left out: 0)
 
 
 class EventLog(History, Protocol):
-    async def max_position(self) -> int: ...
+    async def max_positions(self) -> dict[int, int]:
+        """Every shard's newest position."""
 
-    async def count(self, after: int, up_to: int) -> int: ...
+    async def count_shards(self, after: Positions, up_to: Positions) -> int:
+        """Events with after[s] < position <= up_to[s], over the shards of `up_to`."""
 
-    def replay(self, after: int, up_to: int, batch: int) -> AsyncIterator[list[EventEnvelope]]: ...
+    def replay_shards(
+        self, after: Positions, up_to: Positions, batch: int
+    ) -> AsyncIterator[list[EventEnvelope]]:
+        """Those events, `batch` at a time, each shard in position order."""
 
 
 class Switchboard(Protocol):
@@ -75,20 +88,21 @@ class Rebuild:
         await asyncio.sleep(self.settle_seconds)  # replicas stop writing to staging
         await self.control.discard(self.staging.suffix)
         healer = Projector(views=[self.live], history=self.events, notifier=None)
-        await self._replay(healer, max(end - TAIL_MARGIN, 0), await self.events.max_position())
+        tail = {shard: max(top - TAIL_MARGIN, 0) for shard, top in end.items()}
+        await self._replay(healer, tail, await self.events.max_positions())
         await on_switched()
         return done
 
-    async def _fill(self, progress: Progress) -> tuple[int, int]:
+    async def _fill(self, progress: Progress) -> tuple[int, dict[int, int]]:
         """Replay the whole event store into staging, then what arrived meanwhile; its
-        indexes last. (events replayed, the position replayed up to)."""
+        indexes last. (events replayed, each shard's position replayed up to)."""
         await asyncio.sleep(self.settle_seconds)  # every replica now writes to staging
         replayer = Projector(views=[self.staging], history=self.events, notifier=None)
-        start = await self.events.max_position()
-        total = await self.events.count(0, start)
-        done = await self._replay(replayer, 0, start, progress=progress, total=total)
-        end = await self.events.max_position()  # what arrived meanwhile, once more
-        total += await self.events.count(start, end)
+        start = await self.events.max_positions()
+        total = await self.events.count_shards({}, start)
+        done = await self._replay(replayer, {}, start, progress=progress, total=total)
+        end = await self.events.max_positions()  # what arrived meanwhile, once more
+        total += await self.events.count_shards(start, end)
         done += await self._replay(
             replayer, start, end, progress=progress, total=total, done_before=done
         )
@@ -103,15 +117,15 @@ class Rebuild:
     async def _replay(
         self,
         projector: Projector,
-        after: int,
-        up_to: int,
+        after: Positions,
+        up_to: Positions,
         *,
         progress: Progress | None = None,
         total: int = 0,
         done_before: int = 0,
     ) -> int:
         done = 0
-        async for batch in _ahead(self.events.replay(after, up_to, self.batch)):
+        async for batch in _ahead(self.events.replay_shards(after, up_to, self.batch)):
             await projector.handle_batch(batch)
             done += len(batch)
             if progress is not None:

@@ -3,12 +3,13 @@ from the event store with the projector's own step (`cqrs_read_store.projections
 
 The streams that feed the document are the ones its live copy has applied (`versions`),
 and its own. As of version v: every event of those streams up to the position of (own
-stream, v). As of a time t: every event of those streams that occurred at or before t. At
-most `query_service.time_travel_max_events` events are folded (else 422
-history_too_long). An answer whose point is older than `time_travel_settle` never
-changes, so it is cached (PastAnswers): a version under `v:<version>`; a time under the
-events it reaches (`t:<last position>:<count>`), so times that reach the same events share
-one answer."""
+stream, v) (the streams of one document share a shard of the event store: positions are
+per shard; a stream on another shard would be bounded by that event's time). As of a
+time t: every event of those streams that occurred at or before t. At most
+`query_service.time_travel_max_events` events are folded (else 422 history_too_long). An
+answer whose point is older than `time_travel_settle` never changes, so it is cached
+(PastAnswers): a version under `v:<version>`; a time under the events it reaches
+(`t:<last position>:<count>`), so times that reach the same events share one answer."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -107,7 +108,7 @@ class TimeTravel:
                 raise PastQueryError(
                     404, ErrorCode.NOT_FOUND, f"{live.NAME} {live.id} has no version {as_of}"
                 )
-            events = await self.history.of_streams(streams, limit=limit + 1, up_to=bound.position)
+            events = await self.history.of_streams(streams, limit=limit + 1, through=bound)
             point, settled_at = ch.past_version(as_of), bound.occurred_at
         else:
             position, count = await self.history.reached(streams, as_of)

@@ -78,7 +78,9 @@ class History(Protocol):
 
     async def reached(self, stream_ids: Collection[str], until: datetime) -> tuple[int, int]:
         """Of the streams' events that occurred at or before `until`: the highest position
-        (0: none) and how many there are."""
+        (0: none; positions are per shard of the event store: over streams of several
+        shards, the sum of each one's highest, which also grows with every event a later
+        `until` reaches) and how many there are."""
 
     async def of_streams(
         self,
@@ -87,9 +89,12 @@ class History(Protocol):
         limit: int,
         up_to: int | None = None,
         until: datetime | None = None,
+        through: EventEnvelope | None = None,
     ) -> list[EventEnvelope]:
-        """The streams' events with position <= `up_to` and occurred at or before `until`
-        (each bound when given), in position order, at most `limit`."""
+        """The streams' events with position <= `up_to` (a position of the streams'
+        shard) and occurred at or before `until` (each bound when given), and up to the
+        stored event `through` (on its shard by position, on any other by time), in
+        position order, at most `limit`."""
 
 
 class PastAnswers(Protocol):

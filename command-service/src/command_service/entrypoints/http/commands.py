@@ -48,7 +48,12 @@ class CommandController(Controller):
         bind_command(answer.command_id)
         return Response(answer.body, status_code=answer.http_status)
 
-    @get("/{command_id:str}", summary="Get a command from the log")
+    @get(
+        "/{command_id:str}",
+        summary="Get a command from the log",
+        description="Asked of every shard of the event store at once (a command id names"
+        " no shard); the first shard that has it answers.",
+    )
     async def get_one(
         self, command_id: FromPath[str], reader: NamedDependency[LogReader]
     ) -> dict[str, Any]:
@@ -57,7 +62,12 @@ class CommandController(Controller):
             raise NotFoundException(f"command {command_id} not found")
         return found
 
-    @get("/", summary="List commands, newest first")
+    @get(
+        "/",
+        summary="List commands, newest first",
+        description="Every shard's command log merged by (received_at, command_id),"
+        " newest first; `next_cursor` is opaque and says where the list is in each shard.",
+    )
     async def list_all(
         self,
         *,

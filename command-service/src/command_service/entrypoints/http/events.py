@@ -1,4 +1,7 @@
-"""GET /events/{id}, GET /events (filters, cursor), POST /events (admin append)."""
+"""GET /events/{id}, GET /events (filters, cursor), POST /events (admin append).
+
+The event store may be split over shards; GET /events lists them all (see `list_all`),
+GET /events/{id} reads the shard the id names."""
 
 from typing import Annotated, Any
 
@@ -52,7 +55,20 @@ class EventController(Controller):
             raise NotFoundException(f"event {event_id} not found")
         return found.model_dump(mode="json")
 
-    @get("/", summary="List events in global order")
+    @get(
+        "/",
+        summary="List events: each shard in position order, shards merged by time",
+        description=(
+            "Order of a page: each shard's events in their position order, the shards"
+            " merged by (occurred_at, shard, position); with one shard, position order."
+            " Every item has its `shard`. `from_position`/`to_position` are positions of"
+            " each shard (positions of different shards are not comparable), applied to"
+            " every shard; with one shard they are the store's positions. An"
+            " `aggregate_id` reads its stream's shard only. `next_cursor` is opaque: it"
+            " says where the list is in every shard, so following it gives each event"
+            " once, with no gap, while events are appended."
+        ),
+    )
     async def list_all(
         self,
         *,

@@ -1,16 +1,20 @@
-"""GET /api/v1/cqrs/health (read store, cache, broker, event store and its replicas,
-consumer lag; a replica down or behind degrades, its reads use the primary) and
+"""GET /api/v1/cqrs/health (read store, cache, broker, each event-store shard and shard
+0's replicas, consumer lag; a replica down or behind degrades, its reads use the
+primary; a shard down fails, as its gap filling and replays do) and
 GET /api/v1/cqrs/stats (events processed and dead-lettered, the group's lag per
 partition, uptime, version)."""
 
 import asyncio
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 from litestar import Response, get
 from litestar.di import NamedDependency
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from cqrs_event_store.shard_routers import health_check_name
 from cqrs_http.auth import READER
 from cqrs_http.health import check, verdict
 from projector.adapters.consumer_lag import PartitionLag
@@ -47,8 +51,8 @@ async def _ping_broker(container: Container) -> None:
         raise ConnectionError("Kafka did not answer")
 
 
-async def _ping_event_store(container: Container) -> None:
-    async with container.engine.connect() as conn:
+async def _ping_shard(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
 
 
@@ -58,11 +62,14 @@ async def _consumer_lag(container: Container) -> dict[str, Any]:
 
 @get("/api/v1/cqrs/health", tags=["health"], summary="Health of every component")
 async def readiness(container: NamedDependency[Container]) -> Response[dict[str, Any]]:
-    probes = {
+    probes: dict[str, Awaitable[Any]] = {
         "read_store": _ping_read_store(container),
         "cache": _ping_cache(container),
         "broker": _ping_broker(container),
-        "event_store": _ping_event_store(container),
+        **{
+            health_check_name(n): _ping_shard(engine)
+            for n, engine in enumerate(container.shards.primaries)
+        },
         "consumer_lag": _consumer_lag(container),
     }
     if container.replicas.replicas:

@@ -38,7 +38,10 @@ class InMemoryHistory:
         limit: int,
         up_to: int | None = None,
         until: datetime | None = None,
+        through: EventEnvelope | None = None,
     ) -> list[EventEnvelope]:
+        if through is not None:  # one shard here: its position bounds them all
+            up_to = through.position or 0
         found = [
             e
             for e in self._read()

@@ -50,7 +50,7 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
             await bounded(
                 ("redis", container.redis.aclose()),
                 ("mongo", container.mongo.close()),
-                ("mysql", container.history.engine.dispose()),
+                ("mysql", container.history.close()),
             )
 
     return lifespan
