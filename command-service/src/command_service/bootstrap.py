@@ -22,6 +22,7 @@ from cqrs_contracts.settings import Settings
 from cqrs_event_store.privacy.keyring import KeyRing
 from cqrs_event_store.privacy.master_key import master_key_from
 from cqrs_event_store.replicas import ReadRouter, replica_router
+from cqrs_event_store.shard_routers import shard_routers
 from cqrs_http.handlers.registry import HandlerRegistry
 from cqrs_http.telemetry import install_tracing
 
@@ -133,7 +134,10 @@ def build(settings: Settings) -> Container:
         importer=EventImporter(stores[0], settings.cqrs.supported_event_types, stores[1:]),
         # the events and commands APIs read keys afresh (ttl 0): a user forgotten through
         # another replica must read as erased at once, and these reads are not hot paths
-        reader=LogReader(replicas, KeyRing(engine, master, ttl=0)),
+        reader=LogReader(
+            shard_routers(settings.database.mysql, engines, home=replicas),
+            KeyRing(engines, master, ttl=0),
+        ),
         redis=Redis.from_url(
             settings.redis.url,
             socket_timeout=settings.redis.socket_timeout,
