@@ -20,6 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from tests.bench import (
     cpu,
     freshness,
@@ -53,6 +55,15 @@ NGINX = "nginx (gateway)"
 SERVERS = list(cpu.SERVERS)  # mariadb, mariadb-replica, mariadb-shard, kafka, readstore, redis
 SERVICES = ["command-service", "projector", "query-service-1", "query-service-2"]
 TWO_SHARDS = "command-service (2 shards)"
+
+
+async def _group_commits(service: str) -> tuple[int, int]:
+    """The command-service's group commits so far: (batches, commands in them)."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        answer = await client.get(f"{service}/api/v1/cqrs/stats")
+        answer.raise_for_status()
+        stats = answer.json()["group_commit"]
+    return int(stats["batches"]), int(stats["commands"])
 
 
 def _one(find: Callable[[str], int | None], name: str) -> list[int | None]:
@@ -216,8 +227,12 @@ class Bench:
             self.system.stop(projector)
         one = self.procs["command-service"]
         servers = ["mariadb", "mariadb-shard", "kafka", "redis"]
+        # at c and 2c: at the same total load two shards' batches are half the size (group
+        # commit amortises a batch over the commands waiting for its shard); at 2c each of
+        # the two shards is as loaded as the one was at c
+        loads = sorted({*CONCURRENCY, *(2 * c for c in CONCURRENCY)})
         ones: dict[int, Side] = {}
-        for c in CONCURRENCY:
+        for c in loads:
             label = f"wrk -> command-service on 1 shard, c{c}"
             ones[c] = await self._writes_at(label, one.url, c, ["command-service", *servers])
             self.add(f"shards: CreateUser, 1 shard, c{c}", ones[c], None)
@@ -226,7 +241,8 @@ class Bench:
             self.procs[TWO_SHARDS] = await self.system.start(
                 "command-service", **self.system.two_shards_env()
             )
-            for c in CONCURRENCY:
+            for c in loads:
+                base = ones[c]
                 before = await store_counts.events(databases)
                 two = await self._writes_at(
                     f"wrk -> command-service on 2 shards, c{c}",
@@ -236,8 +252,8 @@ class Bench:
                 )
                 split = store_counts.split(before, await store_counts.events(databases))
                 two.notes["events_per_shard"] = split
-                self.add(f"shards: CreateUser, 2 shards, c{c} (base: 1)", two, ones[c])
-                self._compare_shards(c, ones[c], two, split)
+                self.add(f"shards: CreateUser, 2 shards, c{c} (base: 1 shard)", two, base)
+                self._compare_shards(c, base, two, split)
         finally:
             if TWO_SHARDS in self.procs:
                 self.system.stop(self.procs.pop(TWO_SHARDS))
@@ -247,12 +263,18 @@ class Bench:
 
     async def _writes_at(self, label: str, service: str, c: int, groups: list[str]) -> Side:
         await self.quiet()
+        batches_before = await _group_commits(service)
         with cpu.Meter(self.groups) as meter:
             result = await wrk.run(
                 f"{service}/api/v1/cqrs/commands", c, SECONDS, wrk.create_user_script()
             )
             await store_counts.outboxes_drained(self.system.event_store_urls)
-        return from_wrk(label, result, meter.used, groups)
+        side = from_wrk(label, result, meter.used, groups)
+        after = await _group_commits(service)
+        batches, commands = after[0] - batches_before[0], after[1] - batches_before[1]
+        side.notes["commands_per_batch"] = round(commands / batches, 2) if batches else None
+        print(f"  {label}: {side.notes['commands_per_batch']} commands per group commit")
+        return side
 
     def _compare_shards(self, c: int, one: Side, two: Side, split: list[int]) -> None:
         cs_one, cs_two = one.cpu_ms.get("command-service"), two.cpu_ms.get(TWO_SHARDS)
