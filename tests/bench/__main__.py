@@ -6,8 +6,9 @@ HTTP load comes from wrk (tests/bench/wrk.py), never a Python client that would 
 baseline; the freshness sender is Python at fixed rates (a latency test).
 
 Environment: BENCH_SECONDS (10, per wrk/loop run), BENCH_IDLE_SECONDS (30),
-BENCH_CONCURRENCY ("1,16"), BENCH_SCENARIOS ("idle,write,replica,read,gateway,fresh,projection";
-"soak" runs the soak alone), BENCH_SOAK_SECONDS (600)."""
+BENCH_CONCURRENCY ("1,16"), BENCH_SCENARIOS
+("idle,write,replica,shards,read,gateway,fresh,projection"; "soak" runs the soak alone),
+BENCH_SOAK_SECONDS (600)."""
 
 import asyncio
 import functools
@@ -19,9 +20,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
-
 from tests.bench import (
     cpu,
     freshness,
@@ -29,20 +27,22 @@ from tests.bench import (
     read_path,
     replica_lag,
     soak,
+    store_counts,
     write_path,
     wrk,
 )
 from tests.bench.gateway import Gateway, gateway
-from tests.bench.report import Side, compare, from_load, from_wrk, table
+from tests.bench.report import Side, compare, from_load, from_wrk, ratio, table
 from tests.bench.system import BenchSystem, bench_system
-from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 IDLE_SECONDS = int(os.environ.get("BENCH_IDLE_SECONDS", "30"))
 CONCURRENCY = [int(c) for c in os.environ.get("BENCH_CONCURRENCY", "1,16").split(",")]
 SCENARIOS = set(
-    os.environ.get("BENCH_SCENARIOS", "idle,write,replica,read,gateway,fresh,projection").split(",")
+    os.environ.get(
+        "BENCH_SCENARIOS", "idle,write,replica,shards,read,gateway,fresh,projection"
+    ).split(",")
 )
 PROJECTION_EVENTS = 2000  # at least this many stored events for the projection runs
 FRESH_RATES = (50, 200)
@@ -50,8 +50,9 @@ QUIET_PCT = 10.0  # our services at rest: together under this % of a core
 QUIET_LIMIT_S = 60.0
 BENCH = "bench process"  # the bare baselines run in this Python process
 NGINX = "nginx (gateway)"
-SERVERS = list(cpu.SERVERS)  # mariadb, mariadb-replica, kafka, readstore, redis
+SERVERS = list(cpu.SERVERS)  # mariadb, mariadb-replica, mariadb-shard, kafka, readstore, redis
 SERVICES = ["command-service", "projector", "query-service-1", "query-service-2"]
+TWO_SHARDS = "command-service (2 shards)"
 
 
 def _one(find: Callable[[str], int | None], name: str) -> list[int | None]:
@@ -67,7 +68,7 @@ class Bench:
             self.groups.add(name, functools.partial(_one, cpu.server_pid, name))
         self.groups.add_pid_file(NGINX, gw.pid_file)
         self.groups.add(BENCH, lambda: [os.getpid()], children=False)
-        for name in [*SERVICES, "query-service (uncached)"]:
+        for name in [*SERVICES, "query-service (uncached)", TWO_SHARDS]:
             self.groups.add(name, functools.partial(_one, self._pid, name))
 
     def _pid(self, name: str) -> int | None:
@@ -150,7 +151,8 @@ class Bench:
             await self.quiet()
             with cpu.Meter(self.groups) as meter:
                 result = await wrk.run(commands, c, SECONDS, wrk.create_user_script())
-                await self._outbox_drained()  # the relay's work for these commands included
+                # the relay's work for these commands included
+                await store_counts.outboxes_drained([self.system.mysql_url])
             ours = from_wrk(
                 f"wrk -> gateway -> command-service, c{c}", result, meter.used, involved
             )
@@ -201,19 +203,71 @@ class Bench:
                 }
             )
 
-    async def _outbox_drained(self, limit_s: float = 120) -> None:
-        engine = create_async_engine(self.system.mysql_url)
-
-        async def left() -> int:
-            async with engine.connect() as conn:
-                return int((await conn.execute(text("SELECT COUNT(*) FROM outbox"))).scalar_one())
-
+    # -- writes on one event-store shard vs two (issue 18 part 2) -----------------------
+    async def shards(self) -> None:
+        """CreateUser straight at a command-service on shard 0 alone, then at one on both
+        shards (the same database name on the shard server), the projector stopped as in
+        write (a). Each run's CPU meter closes once every shard's outbox is empty."""
+        databases = self.system.event_store_urls
+        if len(databases) < 2:
+            raise RuntimeError("the shards scenario needs the run's database on the shard server")
+        projector = self.procs.pop("projector", None)
+        if projector is not None:
+            self.system.stop(projector)
+        one = self.procs["command-service"]
+        servers = ["mariadb", "mariadb-shard", "kafka", "redis"]
+        ones: dict[int, Side] = {}
+        for c in CONCURRENCY:
+            label = f"wrk -> command-service on 1 shard, c{c}"
+            ones[c] = await self._writes_at(label, one.url, c, ["command-service", *servers])
+            self.add(f"shards: CreateUser, 1 shard, c{c}", ones[c], None)
+        one.stop()  # else its relay keeps shard 0's outbox locks and does that work
         try:
-            await eventually(
-                left, timeout=limit_s, interval=0.1, accept=lambda n: n == 0, what="no outbox"
+            self.procs[TWO_SHARDS] = await self.system.start(
+                "command-service", **self.system.two_shards_env()
             )
+            for c in CONCURRENCY:
+                before = await store_counts.events(databases)
+                two = await self._writes_at(
+                    f"wrk -> command-service on 2 shards, c{c}",
+                    self.url(TWO_SHARDS),
+                    c,
+                    [TWO_SHARDS, *servers],
+                )
+                split = store_counts.split(before, await store_counts.events(databases))
+                two.notes["events_per_shard"] = split
+                self.add(f"shards: CreateUser, 2 shards, c{c} (base: 1)", two, ones[c])
+                self._compare_shards(c, ones[c], two, split)
         finally:
-            await engine.dispose()
+            if TWO_SHARDS in self.procs:
+                self.system.stop(self.procs.pop(TWO_SHARDS))
+            await one.start()  # the same port: the gateway's upstream again
+            if projector is not None:
+                self.procs["projector"] = await self.system.start("projector")
+
+    async def _writes_at(self, label: str, service: str, c: int, groups: list[str]) -> Side:
+        await self.quiet()
+        with cpu.Meter(self.groups) as meter:
+            result = await wrk.run(
+                f"{service}/api/v1/cqrs/commands", c, SECONDS, wrk.create_user_script()
+            )
+            await store_counts.outboxes_drained(self.system.event_store_urls)
+        return from_wrk(label, result, meter.used, groups)
+
+    def _compare_shards(self, c: int, one: Side, two: Side, split: list[int]) -> None:
+        cs_one, cs_two = one.cpu_ms.get("command-service"), two.cpu_ms.get(TWO_SHARDS)
+        row = {
+            "scenario": f"shards: 2 shards / 1 shard, c{c}",
+            "rate_ratio": ratio(two.rate, one.rate),
+            "command_service_cpu_ratio": ratio(cs_two, cs_one),
+            "events_per_shard": split,
+        }
+        self.rows.append(row)
+        print(
+            f"{row['scenario']:<46} rate x{row['rate_ratio']} command-service CPU/cmd "
+            f"x{row['command_service_cpu_ratio']}; events per shard {split}",
+            flush=True,
+        )
 
     # -- 2. reads ---------------------------------------------------------------------
     async def reads(self) -> None:
@@ -339,7 +393,7 @@ class Bench:
 
 
 async def main() -> int:
-    async with bench_system() as system:
+    async with bench_system(shards="shards" in SCENARIOS) as system:
         procs = {"command-service": await system.start("command-service")}
         procs["projector"] = await system.start("projector")
         procs["query-service-1"] = await system.start("query-service")
@@ -353,6 +407,8 @@ async def main() -> int:
                 await bench.writes()
             if "replica" in SCENARIOS:
                 await bench.replica()
+            if "shards" in SCENARIOS:
+                await bench.shards()
             if "fresh" in SCENARIOS:  # before the reads: nothing they leave behind skews it
                 await bench.fresh()
             if "read" in SCENARIOS or "gateway" in SCENARIOS:

@@ -18,6 +18,7 @@ STATE = ROOT / ".state"
 SERVERS = {
     "mariadb": ("mariadb/mariadbd.pid", "mariadb/my.cnf"),
     "mariadb-replica": ("mariadb-replica/mariadb-replica.pid", "mariadb-replica/my.cnf"),
+    "mariadb-shard": ("mariadb-shard/mariadb-shard.pid", "mariadb-shard/my.cnf"),
     "kafka": ("kafka/kafka.pid", "kafka.Kafka"),
     "readstore": ("readstore/readstore.pid", "secantusd"),
     "redis": ("redis/redis.pid", "redis-server"),

@@ -127,4 +127,13 @@ def table(rows: list[dict[str, Any]]) -> str:
             f"max {r['max_ms']:>7.2f} (n {r['n']}) at {r['write_rate']} cmd/s"
             for r in lags
         ]
+    scaling = [r for r in rows if "rate_ratio" in r]
+    if scaling:
+        lines += ["", "Writes on two event-store shards against one (ratios 2 shards / 1 shard):"]
+        lines += [
+            f"  {r['scenario']:<58} rate x{_num(r['rate_ratio'], 2)}, command-service CPU"
+            f" ms/cmd x{_num(r['command_service_cpu_ratio'], 2)}; events per shard"
+            f" {r['events_per_shard']}"
+            for r in scaling
+        ]
     return "\n".join(lines)

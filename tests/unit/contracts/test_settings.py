@@ -134,6 +134,7 @@ _CONFIGURED = {
     ("cqrs", "validation_rules"),
     ("cqrs", "metadata"),
     ("database", "mysql", "replicas"),  # the local replica; none by default
+    ("database", "mysql", "shards"),  # the local second shard; none by default
 }
 
 

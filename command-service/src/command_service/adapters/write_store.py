@@ -1,14 +1,13 @@
 """The MySQL write store: opens the transactions of single commands and of batches
 (group commit), finds and records idempotent answers (revealing the events they carry)."""
 
-import contextlib
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 
 from opentelemetry.trace import SpanKind
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -34,9 +33,6 @@ from cqrs_event_store.timestamps import naive_utc
 from cqrs_http.telemetry import span_under
 
 DB_ATTRIBUTES = {"db.system": "mysql", "db.operation": "transaction"}
-HOLD_WAIT_SECONDS = 10  # a hold waits this long for another transaction's row of a value
-_HOLD_WAIT = text(f"SET SESSION innodb_lock_wait_timeout = {HOLD_WAIT_SECONDS}")
-_DEFAULT_WAIT = text("SET SESSION innodb_lock_wait_timeout = DEFAULT")
 
 
 class SqlWriteStore:
@@ -88,23 +84,21 @@ class SqlWriteStore:
     @asynccontextmanager
     async def hold(self, claims: Sequence[UniqueClaim]) -> AsyncIterator[None]:
         """Insert the claims' rows (as stored: hashed) in a transaction rolled back when
-        the block ends: in sorted order, so two holds of one batch's values never cross."""
+        the block ends: in sorted order, so two holds of one batch's values never cross.
+        Two round trips (the INSERT and the ROLLBACK); waiting for another transaction's
+        row of a value is bounded by the server's innodb_lock_wait_timeout, and in
+        practice by that transaction (holds are taken in shard order: no cycles)."""
         digest = self.keys.hasher.digest
         owners = {(c.scope, digest(c.value)): c.owner for c in claims}
         rows = [{"scope": s, "value": v, "owner": owners[(s, v)]} for s, v in sorted(owners)]
         with span_under("event_store.hold_claims", None, SpanKind.CLIENT, DB_ATTRIBUTES):
             async with self._engine.connect() as conn:
+                held = await conn.begin()
                 try:
-                    async with conn.begin() as held:
-                        await conn.execute(_HOLD_WAIT)  # for this connection, not this txn
-                        await _insert_held(conn, rows, claims)
-                        try:
-                            yield
-                        finally:
-                            await held.rollback()
+                    await _insert_held(conn, rows, claims)
+                    yield
                 finally:
-                    with contextlib.suppress(DBAPIError):
-                        await conn.execute(_DEFAULT_WAIT)
+                    await held.rollback()
 
     async def find_answer(self, key: str, now: datetime) -> StoredAnswer | None:
         async with self._engine.connect() as conn:
