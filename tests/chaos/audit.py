@@ -1,7 +1,9 @@
 """After a chaos run: what the client was told against what the system holds.
 
 Every number is counted from the stores themselves (event store, command log, outbox,
-the Kafka topic, the read store) and from the client's own record of each command."""
+the Kafka topic, the read store) and from the client's own record of each command. The
+event store may be on several shards: every reader of it takes one engine or every
+shard's, by shard number, and counts over them all."""
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -21,10 +23,17 @@ from cqrs_contracts.settings import PrivacySettings
 from cqrs_event_store.privacy.keyring import KeyRing
 from cqrs_event_store.privacy.master_key import master_key_from
 from cqrs_event_store.reader import EventReader
+from cqrs_event_store.shard_routers import ShardRouters
 from cqrs_event_store.tables import command_log, events, outbox
 from cqrs_read_store.writer import ViewStore
 from projector.application.consistency import Report, check
 from tests.chaos.load import Sent
+
+Engines = AsyncEngine | Sequence[AsyncEngine]  # one event store's shards, by number
+
+
+def _shards(store: Engines) -> list[AsyncEngine]:
+    return [store] if isinstance(store, AsyncEngine) else list(store)
 
 
 @dataclass
@@ -70,23 +79,29 @@ def from_client(numbers: Numbers, sent: list[Sent]) -> None:
     numbers.failed_attempts = sum(len(s.failures) for s in sent)
 
 
-async def from_event_store(numbers: Numbers, engine: AsyncEngine, sent: list[Sent]) -> None:
+async def from_event_store(numbers: Numbers, store: Engines, sent: list[Sent]) -> None:
     accepted = [s for s in sent if s.accepted]
-    async with engine.connect() as conn:
-        rows = (
-            await conn.execute(
-                select(events.c.event_id, events.c.stream_id, events.c.version, events.c.type)
-            )
-        ).all()
-        keys = [s.key for s in sent]
-        logged = (
-            await conn.execute(
-                select(command_log.c.idempotency_key, command_log.c.command_id).where(
-                    command_log.c.status == "accepted", command_log.c.idempotency_key.in_(keys)
+    keys = [s.key for s in sent]
+    rows: list[Any] = []
+    logged: list[Any] = []
+    numbers.outbox_left = 0
+    for engine in _shards(store):
+        async with engine.connect() as conn:
+            rows += (
+                await conn.execute(
+                    select(events.c.event_id, events.c.stream_id, events.c.version, events.c.type)
                 )
-            )
-        ).all()
-        numbers.outbox_left = int(await conn.scalar(select(func.count()).select_from(outbox)) or 0)
+            ).all()
+            logged += (
+                await conn.execute(
+                    select(command_log.c.idempotency_key, command_log.c.command_id).where(
+                        command_log.c.status == "accepted",
+                        command_log.c.idempotency_key.in_(keys),
+                    )
+                )
+            ).all()
+            left = await conn.scalar(select(func.count()).select_from(outbox))
+            numbers.outbox_left += int(left or 0)
     stored = {r.event_id for r in rows}
     answered = {e for s in accepted for e in s.event_ids}
     applied = Counter(r.idempotency_key for r in logged)
@@ -143,21 +158,36 @@ async def from_topic(numbers: Numbers, brokers: str, topic: str, stored: set[str
     numbers.missing_from_topic = len(stored - set(seen))
 
 
-async def stored_event_ids(engine: AsyncEngine) -> set[str]:
-    async with engine.connect() as conn:
-        return set((await conn.execute(select(events.c.event_id))).scalars())
+async def stored_event_ids(store: Engines) -> set[str]:
+    found: set[str] = set()
+    for engine in _shards(store):
+        async with engine.connect() as conn:
+            found |= set((await conn.execute(select(events.c.event_id))).scalars())
+    return found
 
 
-def revealing_reader(engine: AsyncEngine, privacy: PrivacySettings) -> EventReader:
-    """The event store as the projector reads it: personal fields revealed with the
-    system's master key (a replay of sealed values would differ from every document)."""
-    return EventReader(engine, KeyRing(engine, master_key_from(privacy), privacy.key_cache_ttl))
+async def outbox_left(store: Engines) -> list[int]:
+    """Rows still in each shard's outbox."""
+    left = []
+    for engine in _shards(store):
+        async with engine.connect() as conn:
+            left.append(int(await conn.scalar(select(func.count()).select_from(outbox)) or 0))
+    return left
+
+
+def revealing_reader(store: Engines, privacy: PrivacySettings) -> EventReader:
+    """The event store (every shard, on its primary) as the projector reads it: personal
+    fields revealed with the system's master key (a replay of sealed values would differ
+    from every document)."""
+    engines = _shards(store)
+    keys = KeyRing(engines, master_key_from(privacy), privacy.key_cache_ttl)
+    return EventReader(ShardRouters.from_engines(engines), keys)
 
 
 async def from_read_models(
-    numbers: Numbers, views: ViewStore, engine: AsyncEngine, privacy: PrivacySettings
+    numbers: Numbers, views: ViewStore, store: Engines, privacy: PrivacySettings
 ) -> Report:
-    report = await check(views, revealing_reader(engine, privacy))
+    report = await check(views, revealing_reader(store, privacy))
     numbers.documents = report.documents
     numbers.mismatches = len(report.different)
     numbers.missing = len(report.missing)
@@ -165,18 +195,19 @@ async def from_read_models(
     return report
 
 
-async def hot_totals(engine: AsyncEngine, order_ids: list[str]) -> dict[str, Decimal]:
-    """The paid amount of each hot order, as its last event says."""
+async def hot_totals(store: Engines, order_ids: list[str]) -> dict[str, Decimal]:
+    """The paid amount of each hot order, as its last event (on its shard) says."""
     query = (
         select(events.c.stream_id, events.c.data)
         .where(events.c.stream_id.in_(order_ids), events.c.type == "OrderUpdated")
         .order_by(events.c.version)
     )
     last: dict[str, Decimal] = {}
-    async with engine.connect() as conn:
-        for row in await conn.execute(query):
-            if row.data.get("paid_amount") is not None:
-                last[row.stream_id] = Decimal(str(row.data["paid_amount"]))
+    for engine in _shards(store):
+        async with engine.connect() as conn:
+            for row in await conn.execute(query):
+                if row.data.get("paid_amount") is not None:
+                    last[row.stream_id] = Decimal(str(row.data["paid_amount"]))
     return last
 
 

@@ -108,3 +108,31 @@ async def system(private_infra: PrivateInfra, namespace: Namespace) -> AsyncIter
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture
+async def event_stores(
+    private_infra: PrivateInfra, namespace: Namespace
+) -> AsyncIterator[tuple[AsyncEngine, AsyncEngine]]:
+    """The namespace's event store on each shard's server: (shard 0, shard 1)."""
+    engines = tuple(
+        create_async_engine(f"{server}/{namespace.database}")
+        for server in _event_store_servers(private_infra.endpoints)
+    )
+    yield engines[0], engines[1]
+    for engine in engines:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def sharded_system(
+    private_infra: PrivateInfra, namespace: Namespace
+) -> AsyncIterator[System]:
+    """The four processes on an event store of two shards (mariadb and mariadb-shard)."""
+    env = system_env(private_infra.config, private_infra.endpoints, namespace, shards=True)
+    running = System(env, logs=STATE / "logs" / namespace.run_id)
+    try:
+        await running.start()
+        yield running
+    finally:
+        running.stop()

@@ -39,6 +39,7 @@ class Sent:
     failures: list[str] = field(default_factory=list)
     status: int | None = None
     answer: dict[str, Any] = field(default_factory=dict)
+    answered_at: float | None = None  # time.monotonic() of the final answer
 
     @property
     def accepted(self) -> bool:
@@ -103,6 +104,7 @@ class CommandLoad:
             else:
                 if not _retryable(response):
                     sent.status, sent.answer = response.status_code, _body(response)
+                    sent.answered_at = time.monotonic()
                     self._remember(sent)
                     return sent
                 sent.failures.append(str(response.status_code))

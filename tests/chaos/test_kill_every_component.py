@@ -6,61 +6,22 @@ Fixed durations, so the run is bounded by construction (about three minutes)."""
 
 import asyncio
 import random
-import time
 from collections import Counter
 from decimal import Decimal
 
-import httpx
 import pytest
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cqrs_event_store.tables import outbox
-from projector.application.consistency import check
 from tests.chaos import audit
 from tests.chaos.load import PAYMENT, CommandLoad
 from tests.chaos.private_infra import PrivateInfra
+from tests.chaos.scenario import Clock, read_steadily, settled
 from tests.chaos.system import Namespace, System
-from tests.support.polling import eventually
 
 RATE = 30  # steady commands per second, plus a crowd of 10 on the hot aggregates each second
 WARM_UP, DOWN_FOR, RECOVER_FOR = 8.0, 3.0, 8.0  # seconds
-SETTLE_WITHIN = 120.0  # after the load: outbox empty and read models converged by then
 PROCESSES = ("command-service", "relay", "projector", "query-service")
 SERVERS = ("kafka", "mariadb", "readstore", "redis")
-QUERIES = "/api/v1/cqrs/queries"
-PROJECTIONS = "/api/v1/cqrs/projections"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.started = time.monotonic()
-
-    def say(self, load: CommandLoad, what: str) -> None:
-        accepted = sum(s.accepted for s in load.sent)
-        print(
-            f"[chaos {time.monotonic() - self.started:6.1f}s] {what:<34} "
-            f"sent {len(load.sent):5}  accepted {accepted:5}  in flight {load.in_flight:4}",
-            flush=True,
-        )
-
-    def note(self, what: str) -> None:
-        print(f"[chaos {time.monotonic() - self.started:6.1f}s] {what}", flush=True)
-
-
-async def read_steadily(url: str, load: CommandLoad, stop: asyncio.Event) -> Counter[str]:
-    """GetUser of known users through the query-service, ten a second: what it answered."""
-    outcomes: Counter[str] = Counter()
-    async with httpx.AsyncClient(base_url=url, timeout=10) as client:
-        while not stop.is_set():
-            if load.users:
-                body = {"type": "GetUser", "data": {"id": random.choice(load.users)}}
-                try:
-                    outcomes[str((await client.post(QUERIES, json=body)).status_code)] += 1
-                except httpx.TransportError as failure:
-                    outcomes[type(failure).__name__] += 1
-            await asyncio.sleep(0.1)
-    return outcomes
 
 
 async def kill_and_restart(
@@ -78,47 +39,6 @@ async def kill_and_restart(
         await asyncio.to_thread(infra.up, name)
     clock.say(load, f"restarted {name}")
     await asyncio.sleep(RECOVER_FOR)
-
-
-async def settled(
-    engine: AsyncEngine, namespace: Namespace, infra: PrivateInfra, system: System, clock: Clock
-) -> None:
-    """Wait (bounded: failing after SETTLE_WITHIN) until the outbox is empty, the projector
-    has no lag and the read models equal a replay of the event store."""
-    client, views = audit.read_store(infra.endpoints.mongodb_uri, namespace.read_database)
-    replay = audit.revealing_reader(engine, system.settings.privacy)
-    try:
-        async with httpx.AsyncClient(base_url=system["projector"].url, timeout=10) as admin:
-
-            async def consistent() -> bool:
-                async with engine.connect() as conn:
-                    left = await conn.scalar(select(func.count()).select_from(outbox))
-                status = (await admin.get(PROJECTIONS)).json()
-                lag = max(p["lag"] for p in status["projections"].values())
-                if left != 0 or lag != 0:
-                    clock.note(
-                        f"outbox {left}, projector lag {lag}, "
-                        f"dead-lettered {status['dead_lettered']}"
-                    )
-                    return False
-                report = await check(views, replay)
-                if not report.consistent:
-                    clock.note(
-                        f"read models differ: {len(report.missing)} missing, "
-                        f"{len(report.extra)} extra, {len(report.different)} different"
-                    )
-                    for said in audit.differences(report):
-                        clock.note(f"  {said}")
-                return report.consistent
-
-            await eventually(
-                consistent,
-                timeout=SETTLE_WITHIN,
-                interval=2,
-                what="an empty outbox, no lag and read models equal to a replay",
-            )
-    finally:
-        await client.close()
 
 
 @pytest.mark.timeout(600)
