@@ -195,7 +195,9 @@ class CommandServiceSettings(Section):
     # group commit: commands that arrive while a batch is being written share the next
     # transaction (one multi-row INSERT per table, one commit), at most this many
     group_commit_max: int = Field(default=64, ge=1)
-    group_commit_batches: int = Field(default=2, ge=1)  # batches written at the same time
+    group_commit_batches: int = Field(
+        default=2, ge=1
+    )  # batches in flight, over all shards (>= 1 each)
     max_append_retries: int = Field(default=5, ge=0)  # reloads after a version clash; 0: none
     idempotency_ttl: Seconds = 86400.0
     migrate_on_start: bool = False

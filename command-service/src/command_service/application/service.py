@@ -106,9 +106,11 @@ class CommandService:
         self.stores: tuple[WriteStore, ...] = (self.store, *self.other_shards)
         self.shards = ShardMap(len(self.stores))
         self._holds = UniqueHolds(self.stores)
+        # the batches in flight are shared by the shards (at least one each): more slots
+        # than that only make each shard's batches smaller, and cost per command grows
+        slots = max(1, cs.group_commit_batches // len(self.stores))
         self._commits = [
-            GroupCommit(self._write_batch, cs.group_commit_max, cs.group_commit_batches)
-            for _ in self.stores
+            GroupCommit(self._write_batch, cs.group_commit_max, slots) for _ in self.stores
         ]
         self._clashed = 0  # batches that were run command by command after a clash
 
