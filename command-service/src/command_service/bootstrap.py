@@ -22,7 +22,7 @@ from cqrs_contracts.settings import Settings
 from cqrs_event_store.privacy.keyring import KeyRing
 from cqrs_event_store.privacy.master_key import master_key_from
 from cqrs_event_store.replicas import ReadRouter, replica_router
-from cqrs_event_store.shard_routers import shard_routers
+from cqrs_event_store.shard_routers import shard_routers, shard_urls
 from cqrs_http.handlers.registry import HandlerRegistry
 from cqrs_http.telemetry import install_tracing
 
@@ -71,12 +71,6 @@ class Container:
         await asyncio.gather(*(shard.relay.run() for shard in self.shards))
 
 
-def shard_urls(settings: Settings, driver: str = "aiomysql") -> list[str]:
-    """The primary of every shard of the event store, shard 0 first."""
-    db = settings.database.mysql
-    return [db.url(driver), *(db.url(driver, shard) for shard in db.shards)]
-
-
 def make_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
     db = settings.database.mysql
     # looked up at call time: the OpenTelemetry instrumentation wraps it (telemetry.py)
@@ -94,7 +88,7 @@ def make_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
 def build(settings: Settings) -> Container:
     """Every adapter, unconnected: connections open in the app's startup hooks."""
     install_tracing(settings.telemetry, "command-service")  # before the clients: their spans
-    engines = [make_engine(settings, url) for url in shard_urls(settings)]
+    engines = [make_engine(settings, url) for url in shard_urls(settings.database.mysql)]
     engine = engines[0]
     replicas = replica_router(settings.database.mysql, engine)
     cs = settings.command_service

@@ -137,8 +137,6 @@ class EventImporter:
             raise RejectedError(
                 refused.status, refused.code, refused.message, **refused.details
             ) from refused
-        shard = named_shard(stream_id)
-        await self._holds.below(holds, shard, claims)
-        await session.claim(claims, releases)
-        await self._holds.above(holds, shard, claims)
+        claim = lambda: session.claim(claims, releases)  # noqa: E731 - one line, used once
+        await self._holds.around(holds, named_shard(stream_id), claims, claim)
         return await session.append_raw(envelope, expected)

@@ -200,9 +200,7 @@ class CommandService:
             staged = [await self._stage(batch, job, now) for job in jobs]
             claims = [c for o in staged if not isinstance(o, StoredAnswer) for c in o[0].claims]
             try:  # the claims held on the other shards, in shard order (UniqueHolds)
-                await self._holds.below(holds, shard, claims)
-                stored = await batch.flush(now)
-                await self._holds.above(holds, shard, claims)
+                stored = await self._holds.around(holds, shard, claims, lambda: batch.flush(now))
             except (ClaimTakenError, VersionConflictError) as clash:
                 raise BatchConflictError(str(clash)) from clash
             answers = []
@@ -359,9 +357,12 @@ class CommandService:
         async with AsyncExitStack() as holds, self.stores[shard].session() as session:
             decision = await self._decide(session, job, now)
             try:  # the claims held on the other shards, in shard order (UniqueHolds)
-                await self._holds.below(holds, shard, decision.claims)
-                await session.claim(decision.claims, decision.releases)
-                await self._holds.above(holds, shard, decision.claims)
+                await self._holds.around(
+                    holds,
+                    shard,
+                    decision.claims,
+                    lambda: session.claim(decision.claims, decision.releases),
+                )
             except ClaimTakenError as taken:  # the message never echoes the (personal) value
                 message = "this email is already in use"
                 raise RejectedError(409, ErrorCode.EMAIL_TAKEN, message, field="email") from taken

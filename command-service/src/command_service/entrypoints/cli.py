@@ -9,9 +9,10 @@ from granian.constants import Interfaces
 
 from command_service.adapters.encrypt_existing import encrypt_existing
 from command_service.adapters.write_keys import WriteKeys
-from command_service.bootstrap import build, make_engine, shard_urls
+from command_service.bootstrap import build, make_engine
 from command_service.migrations import upgrade_to_head
 from cqrs_contracts.settings import Settings, load_settings, load_settings_or_exit
+from cqrs_event_store.shard_routers import shard_urls
 from cqrs_http.logs import configure, dict_config
 
 
@@ -28,7 +29,7 @@ async def _relay_forever() -> None:
 
 async def _encrypt_existing(settings: Settings, batch: int) -> None:
     keys = WriteKeys.from_settings(settings.privacy)
-    for number, url in enumerate(shard_urls(settings)):
+    for number, url in enumerate(shard_urls(settings.database.mysql)):
         engine = make_engine(settings, url)
         try:
             counts = await encrypt_existing(engine, keys, batch)
@@ -56,7 +57,7 @@ def main() -> None:
     settings = load_settings_or_exit()  # a bad key: one line and status 1, no traceback
     configure(settings.logging, "command-service")
     if args.what == "migrate":
-        for number, url in enumerate(shard_urls(settings)):
+        for number, url in enumerate(shard_urls(settings.database.mysql)):
             upgrade_to_head(url)
             print(f"shard {number}: migrated")
     elif args.what == "privacy":

@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from command_service.adapters.log_reader import BadCursorError
 from command_service.adapters.metrics import OutboxGauges
-from command_service.bootstrap import Container, build, shard_urls
+from command_service.bootstrap import Container, build
 from command_service.entrypoints.http.commands import CommandController
 from command_service.entrypoints.http.events import EventController
 from command_service.entrypoints.http.handlers import CommandHandlerController
@@ -23,6 +23,7 @@ from command_service.entrypoints.http.operations import cleanup, stats
 from command_service.migrations import upgrade_to_head
 from cqrs_contracts.errors import ErrorCode
 from cqrs_contracts.settings import Settings, load_settings
+from cqrs_event_store.shard_routers import shard_urls
 from cqrs_http.errors import error_response
 from cqrs_http.platform import PlatformPlugin
 from cqrs_http.shutdown import bounded, stop_tasks
@@ -47,7 +48,7 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         settings = container.settings
         if settings.command_service.migrate_on_start:
-            for url in shard_urls(settings):
+            for url in shard_urls(settings.database.mysql):
                 await asyncio.to_thread(upgrade_to_head, url)
         await container.broker.connect()
         with contextlib.suppress(Exception):  # else the refresh task retries and logs
