@@ -137,6 +137,7 @@ class EventImporter:
             raise RejectedError(
                 refused.status, refused.code, refused.message, **refused.details
             ) from refused
-        claim = lambda: session.claim(claims, releases)  # noqa: E731 - one line, used once
-        await self._holds.around(holds, named_shard(stream_id), claims, claim)
+        await self._holds.around(
+            holds, named_shard(stream_id), claims, lambda: session.claim(claims, releases)
+        )
         return await session.append_raw(envelope, expected)
